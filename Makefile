@@ -1,0 +1,45 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Everything else here is what those two are made of.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_DB ?= huishoudboekje-demo.db
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install lint typecheck unit reliability bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## Serve the demo on http://$(HOST):$(PORT) with SQLite and demo data.
+run: install
+	HUISHOUDBOEKJE_DEMO=1 HUISHOUDBOEKJE_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/huishoudboekje db upgrade
+	HUISHOUDBOEKJE_DEMO=1 HUISHOUDBOEKJE_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/huishoudboekje demo seed
+	HUISHOUDBOEKJE_DEMO=1 HUISHOUDBOEKJE_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/huishoudboekje serve --host $(HOST) --port $(PORT)
+
+## The whole suite: lint, types, architecture contract, tests (PostgreSQL too when
+## HUISHOUDBOEKJE_TEST_POSTGRES_URL is set).
+test: install lint typecheck unit
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Web, database and jobs around the pure cores (`ledger`, `rules`, `privacy`)."""

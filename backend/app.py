@@ -1,0 +1,38 @@
+"""FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from backend.api import health
+from backend.api.problems import install_problem_handlers
+from backend.config import Settings, get_settings
+from backend.db import make_engine, make_session_factory
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check_for_serving()
+    engine = make_engine(settings.database_url, pool_size=settings.pool_size)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="Huishoudboekje",
+        version="0.1.0",
+        summary="Budgetbeheer voor gemeenten: inkomen in, vaste lasten betaald, buffer, leefgeld.",
+        license_info={"name": "EUPL-1.2", "identifier": "EUPL-1.2"},
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    return app

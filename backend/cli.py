@@ -1,0 +1,169 @@
+"""The `huishoudboekje` command line: what a scheduler and an operator run.
+
+Every command that reports has `--json`; failures exit non-zero with a sentence
+that says what is wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from backend.clock import today_amsterdam
+from backend.config import ConfigurationError, Settings, get_settings
+from backend.db import make_engine, make_session_factory, transaction
+from backend.errors import AppError
+
+
+def _echo_json(payload: Any) -> None:
+    click.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
+
+
+@contextmanager
+def unit_of_work(settings: Settings, *, write: bool = False) -> Iterator[Session]:
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(make_session_factory(engine), write=write) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-11-30") from error
+
+
+class FriendlyGroup(click.Group):
+    """Turns expected errors into one clear line and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (AppError, ConfigurationError, ValueError) as error:
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(2)
+        except OperationalError as error:
+            click.echo(
+                f"error: the database refused the command ({error.orig}); "
+                "is HUISHOUDBOEKJE_DATABASE_URL right and has `huishoudboekje db upgrade` run?",
+                err=True,
+            )
+            ctx.exit(2)
+
+
+@click.group(cls=FriendlyGroup)
+def main() -> None:
+    """Huishoudboekje: budgetbeheer voor gemeenten."""
+
+
+@main.group(cls=FriendlyGroup)
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (SQLite or PostgreSQL, from HUISHOUDBOEKJE_DATABASE_URL)."""
+    from backend.migrate import upgrade
+
+    upgrade(get_settings().database_url, revision)
+    click.echo(f"database at revision {revision}")
+
+
+@main.group(cls=FriendlyGroup)
+def demo() -> None:
+    """Demo data (only with HUISHOUDBOEKJE_DEMO=1)."""
+
+
+@demo.command("seed")
+@click.option("--today", callback=_parse_date, help="Pretend today is this date (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def demo_seed(today: dt.date | None, as_json: bool) -> None:
+    """Create a small demo municipality; running it again changes nothing."""
+    from backend.demo.seed import seed_demo
+
+    settings = get_settings()
+    if not settings.demo:
+        raise ConfigurationError(
+            "demo seed creates public demo accounts; set HUISHOUDBOEKJE_DEMO=1 to use it"
+        )
+    with unit_of_work(settings, write=True) as session:
+        result = seed_demo(session, settings.field_cipher(), today=today or today_amsterdam())
+    payload = {
+        "participants_created": result.participants_created,
+        "journal_entries_created": result.journal_entries_created,
+    }
+    if as_json:
+        _echo_json(payload)
+    else:
+        click.echo(
+            f"demo seeded: {result.participants_created} participants and "
+            f"{result.journal_entries_created} journal entries created"
+        )
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the API and the apps."""
+    import uvicorn
+
+    get_settings().check_for_serving()
+    uvicorn.run(
+        "backend.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+    )
+
+
+@main.group(cls=FriendlyGroup)
+def ledger() -> None:
+    """The ledger."""
+
+
+@ledger.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def ledger_check(as_json: bool) -> None:
+    """Run every ledger invariant; exit 1 and list violations when one is broken."""
+    from backend.ledger_store.service import check_ledger, ledger_summary
+
+    with unit_of_work(get_settings()) as session:
+        violations = check_ledger(session)
+        summary = ledger_summary(session)
+    if as_json:
+        _echo_json(
+            {"ok": not violations, **summary, "violations": [v.as_dict() for v in violations]}
+        )
+    else:
+        click.echo(
+            f"checked {summary['journal_entries']} journal entries, {summary['postings']} postings"
+        )
+        for violation in violations:
+            where = violation.entry_key or violation.account or "ledger"
+            click.echo(f"VIOLATION {violation.code} at {where}: {violation.message}")
+        click.echo("ledger OK" if not violations else f"{len(violations)} violation(s)")
+    sys.exit(1 if violations else 0)
+
+
+def register(group: click.Group, command: Callable[..., Any]) -> None:
+    """For feature packages that add their own commands."""
+    group.add_command(command)  # type: ignore[arg-type]

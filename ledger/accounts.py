@@ -1,0 +1,87 @@
+"""Ledger account kinds and references.
+
+Sign convention: a posting's amount is in cents, positive = debit, negative = credit.
+`bank` is an asset (debit-normal); every other account is money the municipality
+holds for someone (credit-normal). `holding_cents` turns a raw balance into what
+the account holds from its owner's point of view.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from ledger.errors import LedgerError
+
+
+class AccountKind(enum.StrEnum):
+    BANK = "bank"
+    SUSPENSE = "suspense"
+    IN_TRANSIT = "in_transit"
+    AVAILABLE = "available"
+    RESERVED = "reserved"
+    BUFFER = "buffer"
+    PAYABLE = "payable"
+    BUFFER_ADVANCE = "buffer_advance"
+
+
+PARTICIPANT_ACCOUNT_KINDS: tuple[AccountKind, ...] = (
+    AccountKind.AVAILABLE,
+    AccountKind.RESERVED,
+    AccountKind.BUFFER,
+    AccountKind.PAYABLE,
+    AccountKind.BUFFER_ADVANCE,
+)
+SYSTEM_ACCOUNT_KINDS: tuple[AccountKind, ...] = (AccountKind.SUSPENSE, AccountKind.IN_TRANSIT)
+
+# Accounts whose holding may never go below zero. buffer_advance is the one
+# participant account that carries a debt to the municipality.
+NON_NEGATIVE_KINDS: frozenset[AccountKind] = frozenset(
+    {AccountKind.AVAILABLE, AccountKind.RESERVED, AccountKind.BUFFER, AccountKind.PAYABLE}
+)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class AccountRef:
+    """Which account: a kind plus its owner (a participant, or a bank IBAN)."""
+
+    kind: AccountKind
+    participant_id: int | None = None
+    bank_iban: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind in PARTICIPANT_ACCOUNT_KINDS:
+            if self.participant_id is None or self.bank_iban is not None:
+                raise LedgerError(f"account kind {self.kind} needs a participant and no IBAN")
+        elif self.kind is AccountKind.BANK:
+            if not self.bank_iban or self.participant_id is not None:
+                raise LedgerError("account kind bank needs an IBAN and no participant")
+        elif self.participant_id is not None or self.bank_iban is not None:
+            raise LedgerError(f"account kind {self.kind} is a system account without owner")
+
+    @classmethod
+    def bank(cls, iban: str) -> AccountRef:
+        return cls(AccountKind.BANK, bank_iban=iban)
+
+    @classmethod
+    def suspense(cls) -> AccountRef:
+        return cls(AccountKind.SUSPENSE)
+
+    @classmethod
+    def in_transit(cls) -> AccountRef:
+        return cls(AccountKind.IN_TRANSIT)
+
+    @classmethod
+    def of_participant(cls, participant_id: int, kind: AccountKind) -> AccountRef:
+        return cls(kind, participant_id=participant_id)
+
+    @property
+    def is_debit_normal(self) -> bool:
+        return self.kind is AccountKind.BANK
+
+    def label(self) -> str:
+        if self.participant_id is not None:
+            return f"participant:{self.participant_id}:{self.kind}"
+        if self.bank_iban is not None:
+            return f"bank:{self.bank_iban}"
+        return str(self.kind)
