@@ -75,7 +75,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations (SQLite or PostgreSQL, from HUISHOUDBOEKJE_DATABASE_URL)."""
     from backend.migrate import upgrade
