@@ -1,0 +1,1 @@
+"""The participant app: server-rendered pages residents use on a phone."""

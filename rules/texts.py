@@ -1,0 +1,112 @@
+"""Words for explanations: Dutch at language level B1, and English.
+
+Kept in one place so that the sentences stay short, consistent and testable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ledger import Money
+from rules.plan import Category, FixedCostAgreement, IncomeAgreement, IncomeKind
+
+MONTHS_NL = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+CATEGORY_WORDS: dict[Category, tuple[str, str]] = {
+    Category.RENT: ("Huur", "Rent"),
+    Category.MORTGAGE: ("Hypotheek", "Mortgage"),
+    Category.ENERGY: ("Energie", "Energy"),
+    Category.WATER: ("Water", "Water"),
+    Category.DISTRICT_HEATING: ("Stadsverwarming", "District heating"),
+    Category.HEALTH_INSURANCE: ("Zorgverzekering", "Health insurance"),
+    Category.MUNICIPAL_TAXES: ("Gemeentelijke belastingen", "Municipal taxes"),
+    Category.WATER_BOARD_TAXES: ("Waterschapsbelasting", "Water board tax"),
+    Category.PHONE_AND_INTERNET: ("Telefoon en internet", "Phone and internet"),
+    Category.INSURANCE: ("Verzekering", "Insurance"),
+    Category.REPAYMENT_ARRANGEMENT: ("Betalingsregeling", "Repayment arrangement"),
+    Category.OTHER: ("Vaste last", "Fixed cost"),
+}
+INCOME_WORDS: dict[IncomeKind, tuple[str, str]] = {
+    IncomeKind.BENEFIT: ("Uitkering", "Benefit"),
+    IncomeKind.ALLOWANCE: ("Toeslag", "Allowance"),
+    IncomeKind.WAGES: ("Loon", "Wages"),
+    IncomeKind.OTHER: ("Inkomen", "Income"),
+}
+
+
+def euro_nl(cents: int) -> str:
+    """€ 1.234,56"""
+    return Money(cents).format_nl()
+
+
+def euro_en(cents: int) -> str:
+    """€1,234.56"""
+    units, rest = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}€{units:,}.{rest:02d}"
+
+
+def month_nl(day: dt.date, today: dt.date) -> str:
+    """'december', or 'maart 2027' when the year is not the current one."""
+    name = MONTHS_NL[day.month - 1]
+    return name if day.year == today.year else f"{name} {day.year}"
+
+
+def month_en(day: dt.date, today: dt.date) -> str:
+    name = MONTHS_EN[day.month - 1]
+    return name if day.year == today.year else f"{name} {day.year}"
+
+
+def date_nl(day: dt.date) -> str:
+    """'30 november 2026'"""
+    return f"{day.day} {MONTHS_NL[day.month - 1]} {day.year}"
+
+
+def date_en(day: dt.date) -> str:
+    """'30 November 2026'"""
+    return f"{day.day} {MONTHS_EN[day.month - 1]} {day.year}"
+
+
+def fixed_cost_subject(
+    cost: FixedCostAgreement, due_date: dt.date, today: dt.date
+) -> tuple[str, str]:
+    """'Huur Mitros december' / 'Rent Mitros December'."""
+    words_nl, words_en = CATEGORY_WORDS[cost.category]
+    label_nl = cost.description_nl or words_nl
+    return (
+        f"{label_nl} {cost.creditor_name} {month_nl(due_date, today)}",
+        f"{words_en} {cost.creditor_name} {month_en(due_date, today)}",
+    )
+
+
+def income_subject(income: IncomeAgreement) -> tuple[str, str]:
+    """'Zorgtoeslag van Belastingdienst Toeslagen' / 'Allowance from ...'."""
+    words_nl, words_en = INCOME_WORDS[income.kind]
+    label_nl = income.description_nl or words_nl
+    return f"{label_nl} van {income.payer_name}", f"{words_en} from {income.payer_name}"
