@@ -17,6 +17,7 @@ import click
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from backend.access.roles import Role
 from backend.clock import today_amsterdam
 from backend.config import ConfigurationError, Settings, get_settings
 from backend.db import make_engine, make_session_factory, transaction
@@ -111,7 +112,8 @@ def demo_seed(today: dt.date | None, as_json: bool) -> None:
         _echo_json(payload)
     else:
         click.echo(
-            f"demo seeded: {result.participants_created} participants and "
+            f"demo seeded: {result.participants_created} participants, "
+            f"{result.users_created} demo accounts (password 'demo') and "
             f"{result.journal_entries_created} journal entries created"
         )
 
@@ -164,6 +166,99 @@ def ledger_check(as_json: bool) -> None:
     sys.exit(1 if violations else 0)
 
 
+@main.group(cls=FriendlyGroup)
+def users() -> None:
+    """Accounts, roles and caseloads (for real deployments; the demo has its own)."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([role.value for role in Role]),
+    help="Repeat for more than one role.",
+)
+@click.option("--display-name", default="", help="The name people see (default: the username).")
+@click.option("--participant-id", type=int, help="For a participant account: whose it is.")
+@click.option(
+    "--external-subject",
+    help="Log in through OpenID Connect as ISSUER#SUBJECT (then no password is asked).",
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_add(
+    username: str,
+    roles: tuple[str, ...],
+    display_name: str,
+    participant_id: int | None,
+    external_subject: str | None,
+    password_stdin: bool,
+) -> None:
+    """Create an account; asks for its password (at least 12 characters)."""
+    from backend.access.users import create_user
+    from backend.auth.passwords import check_new_password, hash_password
+
+    password: str | None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif external_subject:
+        password = None
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password_hash = hash_password(check_new_password(password)) if password is not None else None
+    with unit_of_work(get_settings(), write=True) as session:
+        account = create_user(
+            session,
+            username=username,
+            display_name=display_name,
+            roles=[Role(role) for role in roles],
+            password_hash=password_hash,
+            participant_id=participant_id,
+            external_subject=external_subject,
+        )
+        click.echo(f"account {account.username!r} created with role(s) {', '.join(account.roles)}")
+
+
+@users.command("assign-caseload")
+@click.argument("caseworker")
+@click.argument("participant_id", type=int)
+def users_assign_caseload(caseworker: str, participant_id: int) -> None:
+    """Put a participant on a caseworker's caseload."""
+    from backend.access.users import assign_caseload, require_user
+
+    with unit_of_work(get_settings(), write=True) as session:
+        account = require_user(session, caseworker)
+        _, created = assign_caseload(
+            session, caseworker=account, participant_id=participant_id, assigned_by="cli"
+        )
+    state = "is now" if created else "was already"
+    click.echo(f"participant {participant_id} {state} on the caseload of {account.username!r}")
+
+
+@users.command("unlock")
+@click.argument("username")
+def users_unlock(username: str) -> None:
+    """Lift a login lockout."""
+    from backend.access.users import require_user, unlock_user
+
+    with unit_of_work(get_settings(), write=True) as session:
+        account = require_user(session, username)
+        unlock_user(session, account)
+    click.echo(f"account {account.username!r} unlocked")
+
+
 def register(group: click.Group, command: Callable[..., Any]) -> None:
     """For feature packages that add their own commands."""
     group.add_command(command)  # type: ignore[arg-type]
+
+
+def _register_feature_commands() -> None:
+    from backend.payments.cli import payments, reconcile
+
+    register(main, payments)
+    register(main, reconcile)
+
+
+_register_feature_commands()

@@ -43,6 +43,24 @@ class Settings(BaseSettings):
     )
     access_token_minutes: int = 15
     refresh_token_hours: int = 12
+    # Login throttling: per account in the database, per client address in each process.
+    login_failures_max: int = Field(default=5, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    login_address_failures_max: int = Field(default=30, ge=1)
+    login_address_window_minutes: int = Field(default=15, ge=1)
+    # Co-decision: an undecided proposal expires after this many days.
+    proposal_expiry_days: int = Field(default=14, ge=1)
+    # OpenID Connect (optional): staff through the municipal identity provider,
+    # residents through a DigiD broker. Off unless issuer and client id are set.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_audience: str | None = Field(default=None, description="defaults to the client id")
+    oidc_jwks_url: str | None = Field(
+        default=None, description="defaults to the issuer's discovery document's jwks_uri"
+    )
+    oidc_bsn_claim: str | None = Field(
+        default=None, description="ID-token claim holding the BSN (DigiD broker), e.g. 'bsn'"
+    )
     pool_size: int = 10
 
     def _secret(self, name: str, demo_value: str) -> str:

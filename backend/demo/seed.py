@@ -8,11 +8,15 @@ All names, BSNs and IBANs are fictitious (BSNs pass the 11-proef only).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.access.roles import Role
+from backend.access.users import assign_caseload, create_user, find_user
+from backend.auth.passwords import hash_password
 from backend.counterparties.service import get_or_create_counterparty
 from backend.ledger_store import post_entries
 from backend.models import Agreement, Household, Participant
@@ -118,23 +122,82 @@ ZOE = DemoParticipant(
 DEMO_PARTICIPANTS = (ANNA, BRAM, ZOE)
 
 
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    display_name: str
+    role: Role
+    participant: str | None = None  # DemoParticipant.username, for participant accounts
+    caseload: tuple[str, ...] = ()  # DemoParticipant.usernames, for caseworkers
+
+
+# Demo mode only; every password is "demo" (README: demo accounts).
+DEMO_PASSWORD = "demo"  # noqa: S105 - public, demo mode only
+DEMO_USERS = (
+    DemoUser("anna", "Anna de Vries", Role.PARTICIPANT, participant="anna"),
+    DemoUser("bram", "Bram Jansen", Role.PARTICIPANT, participant="bram"),
+    DemoUser("carla", "Carla Bakker (budgetcoach)", Role.CASEWORKER, caseload=("anna", "bram")),
+    DemoUser("chris", "Chris Visser (budgetcoach)", Role.CASEWORKER),
+    DemoUser("fenna", "Fenna de Boer (financiën)", Role.FINANCE),
+    DemoUser("frank", "Frank Smit (financiën)", Role.FINANCE),
+    DemoUser("priya", "Priya Ramdin (FG)", Role.PRIVACY_OFFICER),
+    DemoUser("admin", "Beheerder", Role.ADMIN),
+)
+
+
 @dataclass
 class SeedResult:
     participants_created: int = 0
     journal_entries_created: int = 0
+    users_created: int = 0
 
 
 def seed_demo(session: Session, cipher: FieldCipher, *, today: dt.date) -> SeedResult:
+    """Only for demo mode: the accounts it makes have the public password "demo"."""
     result = SeedResult()
     add_bank_account(session, iban=MUNICIPAL_IBAN, name=MUNICIPAL_ACCOUNT_NAME, bic="BNGHNL2G")
     ensure_system_accounts(session)
+    participant_ids: dict[str, int] = {}
     for demo in DEMO_PARTICIPANTS:
         participant = find_participant_by_bsn(session, cipher, demo.bsn)
         if participant is None:
             participant = _create(session, cipher, demo, today)
             result.participants_created += 1
+        participant_ids[demo.username] = participant.id
         result.journal_entries_created += _seed_history(session, participant, demo, today)
+    result.users_created = _seed_users(session, participant_ids)
     return result
+
+
+@functools.lru_cache(maxsize=1)
+def _demo_password_hash() -> str:
+    # One argon2 hash for all demo accounts: hashing is deliberately slow.
+    return hash_password(DEMO_PASSWORD)
+
+
+def _seed_users(session: Session, participant_ids: dict[str, int]) -> int:
+    """Demo accounts and carla's caseload; existing accounts are left as they are."""
+    created = 0
+    for demo in DEMO_USERS:
+        account = find_user(session, demo.username)
+        if account is None:
+            account = create_user(
+                session,
+                username=demo.username,
+                display_name=demo.display_name,
+                roles=[demo.role],
+                password_hash=_demo_password_hash(),
+                participant_id=participant_ids[demo.participant] if demo.participant else None,
+            )
+            created += 1
+        for name in demo.caseload:
+            assign_caseload(
+                session,
+                caseworker=account,
+                participant_id=participant_ids[name],
+                assigned_by=DEMO_USER,
+            )
+    return created
 
 
 def _create(
