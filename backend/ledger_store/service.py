@@ -109,7 +109,7 @@ def _insert_entries(
             "explanation": entry.explanation,
             "explanation_en": entry.explanation_en,
             "reverses_entry_id": reversed_ids.get(entry.idempotency_key),
-            "metadata": dict(entry.metadata),
+            "entry_metadata": dict(entry.metadata),
             "created_by": created_by,
             "created_at": now,
         }

@@ -257,3 +257,25 @@ def _run_operations(
         assert check_balances(stored) == []
         assert check_ledger(session) == []
         assert _counts(session)[0] == len(accepted)
+
+
+def test_metadata_is_stored_and_survives_the_ledger_check(
+    session: Session, settings: Settings
+) -> None:
+    (anna, _) = _setup(session, settings)
+    entry = JournalEntry(
+        idempotency_key="rules:1:fixed_cost.reserve:rent:2026-12-01",
+        booking_date=DAY,
+        reason_code="fixed_cost.reserve",
+        explanation="Geld apart gezet voor de huur van december",
+        postings=(
+            Posting(BANK, 100),
+            Posting(AccountRef.of_participant(anna, AccountKind.AVAILABLE), -100),
+        ),
+        metadata=(("agreement_id", "rent"), ("due_date", "2026-12-01")),
+    )
+    post_entry(session, entry, created_by="test")
+    session.commit()
+    stored = session.scalar(select(JournalEntryRecord.entry_metadata))
+    assert stored == {"agreement_id": "rent", "due_date": "2026-12-01"}
+    assert check_ledger(session) == []
