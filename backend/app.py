@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from backend.api import health
+from backend.api.access import install_access_api
 from backend.api.problems import install_problem_handlers
 from backend.config import Settings, get_settings
 from backend.db import make_engine, make_session_factory
+from backend.payments import endpoints as finance_payments
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,4 +37,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(finance_payments.router)
+    install_access_api(app, settings)
     return app
