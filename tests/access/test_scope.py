@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.access.roles import Role
@@ -136,20 +137,58 @@ def test_household_member_reads_but_does_not_act(
     assert_problem(client.get(f"/api/participants/{daan_id}", headers=as_user("bram")), 404)
 
 
-def test_balances(client: TestClient, demo: Demo, as_user: Headers) -> None:
+def _holdings_from_sql(
+    session_factory: sessionmaker[Session], participant_id: int
+) -> dict[str, int]:
+    """Independent of the API: sum the raw postings per account kind."""
+    with session_factory() as session:
+        rows = session.execute(
+            text(
+                "SELECT a.kind, COALESCE(SUM(p.amount_cents), 0) FROM ledger_account a "
+                "LEFT JOIN posting p ON p.account_id = a.id "
+                "WHERE a.participant_id = :pid GROUP BY a.kind"
+            ),
+            {"pid": participant_id},
+        )
+        return {kind: -int(total) for kind, total in rows}
+
+
+def _entries_from_sql(session_factory: sessionmaker[Session], participant_id: int) -> list[str]:
+    with session_factory() as session:
+        rows = session.execute(
+            text(
+                "SELECT DISTINCT j.idempotency_key, j.booking_date, j.id FROM journal_entry j "
+                "JOIN posting p ON p.journal_entry_id = j.id "
+                "JOIN ledger_account a ON a.id = p.account_id "
+                "WHERE a.participant_id = :pid ORDER BY j.booking_date DESC, j.id DESC"
+            ),
+            {"pid": participant_id},
+        )
+        return [key for key, _, _ in rows]
+
+
+def test_balances(
+    client: TestClient,
+    demo: Demo,
+    as_user: Headers,
+    session_factory: sessionmaker[Session],
+) -> None:
     anna = demo.participants["anna"]
     body = client.get(f"/api/participants/{anna}/balances", headers=as_user("anna")).json()
     holdings = {item["kind"]: item["holding_cents"] for item in body["accounts"]}
-    assert holdings["buffer"] == 150_000
+    assert holdings == _holdings_from_sql(session_factory, anna)
     assert holdings["buffer_advance"] == -150_000  # anna owes the advance
-    # Seeded on 28 Nov: income of September and October (25th and 20th) was received.
-    assert holdings["available"] == 2 * (131_248 + 15_400)
-    assert holdings["reserved"] == 0
-    assert body["total_held_cents"] == holdings["available"] + holdings["buffer"]
+    assert holdings["buffer"] >= 150_000  # the advance plus what she built up
+    assert body["total_held_cents"] == sum(
+        holdings[kind] for kind in ("available", "reserved", "buffer", "payable")
+    )
 
 
 def test_transactions_newest_first_with_explanations_and_pages(
-    client: TestClient, demo: Demo, as_user: Headers
+    client: TestClient,
+    demo: Demo,
+    as_user: Headers,
+    session_factory: sessionmaker[Session],
 ) -> None:
     anna = demo.participants["anna"]
     headers = as_user("carla")
@@ -157,16 +196,26 @@ def test_transactions_newest_first_with_explanations_and_pages(
     everything = client.get(url, params={"limit": 200}, headers=headers).json()
     items = everything["items"]
     assert everything["next_cursor"] is None
-    assert len(items) == 5  # buffer advance + 2 months x 2 incomes
+    expected_keys = _entries_from_sql(session_factory, anna)
+    assert len(items) == len(expected_keys) > 5
     dates = [item["booking_date"] for item in items]
     assert dates == sorted(dates, reverse=True)
     assert all(item["explanation"] for item in items)
-    income = items[0]
-    assert income["changes"] == [{"account_kind": "available", "change_cents": 131_248}]
     advance = items[-1]
     assert {change["account_kind"]: change["change_cents"] for change in advance["changes"]} == {
         "buffer": 150_000,
         "buffer_advance": -150_000,
+    }
+    # The sum of every change per kind equals the balances: nothing missing, nothing twice.
+    totals: dict[str, int] = {}
+    for item in items:
+        for change in item["changes"]:
+            totals[change["account_kind"]] = (
+                totals.get(change["account_kind"], 0) + change["change_cents"]
+            )
+    holdings = _holdings_from_sql(session_factory, anna)
+    assert {kind: total for kind, total in totals.items() if total} == {
+        kind: value for kind, value in holdings.items() if value
     }
     # Pages of two, following the cursor, give the same list.
     paged: list[dict[str, object]] = []
@@ -182,6 +231,8 @@ def test_transactions_newest_first_with_explanations_and_pages(
             break
     assert paged == items
     october = client.get(url, params={"month": "2026-10"}, headers=headers).json()["items"]
-    assert {item["booking_date"] for item in october} == {"2026-10-20", "2026-10-25"}
+    assert october
+    assert {item["booking_date"][:7] for item in october} == {"2026-10"}
+    assert len(october) == sum(1 for item in items if item["booking_date"].startswith("2026-10"))
     assert_problem(client.get(url, params={"cursor": "garbage!"}, headers=headers), 422)
     assert_problem(client.get(url, params={"month": "2026-13"}, headers=headers), 422)
