@@ -45,6 +45,27 @@ def new_key_text() -> str:
     return _b64(os.urandom(32))
 
 
+# What replaces a protected value when the person it belonged to is pseudonymised:
+# not decryptable, not a blind index (those are 64 hex characters), unique per row.
+TOMBSTONE_PREFIX = "tombstone-"
+
+
+def new_tombstone() -> str:
+    return TOMBSTONE_PREFIX + os.urandom(16).hex()
+
+
+def is_tombstone(token: str) -> bool:
+    return token.startswith(TOMBSTONE_PREFIX)
+
+
+def key_id_of(token: str) -> str | None:
+    """The key id a protected value was encrypted with; None for a tombstone or garbage."""
+    parts = token.split(".")
+    if len(parts) != 4 or parts[0] != _FORMAT_VERSION:
+        return None
+    return parts[1]
+
+
 class FieldCipher:
     """Encrypts with the current key; decrypts with any configured key."""
 
@@ -69,7 +90,13 @@ class FieldCipher:
         ciphertext = aead.encrypt(nonce, plaintext.encode("utf-8"), context.encode("utf-8"))
         return ".".join((_FORMAT_VERSION, self._current_key_id, _b64(nonce), _b64(ciphertext)))
 
+    @property
+    def key_ids(self) -> frozenset[str]:
+        return frozenset(self._keys)
+
     def decrypt(self, token: str, *, context: str) -> str:
+        if is_tombstone(token):
+            raise FieldCipherError("the value was removed when its owner was pseudonymised")
         parts = token.split(".")
         if len(parts) != 4 or parts[0] != _FORMAT_VERSION:
             raise FieldCipherError("protected value has an unknown format")
@@ -86,8 +113,23 @@ class FieldCipher:
         return plaintext.decode("utf-8")
 
     def needs_rotation(self, token: str) -> bool:
+        """True for a value under another key than the current one (never a tombstone)."""
+        if is_tombstone(token):
+            return False
         parts = token.split(".")
         return len(parts) != 4 or parts[1] != self._current_key_id
+
+    def reencrypt(self, token: str, *, context: str) -> str:
+        """The same plaintext under the current key (a tombstone stays a tombstone)."""
+        if not self.needs_rotation(token):
+            return token
+        return self.encrypt(self.decrypt(token, context=context), context=context)
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A key for another purpose, derived from the index key (domain-separated)."""
+        return hmac.new(
+            self._index_key, f"huishoudboekje:derive:{purpose}".encode(), hashlib.sha256
+        ).digest()
 
     def blind_index(self, value: str, *, context: str) -> str:
         digest = hmac.new(

@@ -61,6 +61,10 @@ def get_current_user(
 ) -> Principal:
     if not token:
         raise Unauthorized("log in first and send the access token as 'Authorization: Bearer ...'")
+    # Reading a participant's data writes the access log in this transaction; on SQLite
+    # take the write lock up front, so concurrent requests queue instead of failing.
+    if session.get_transaction() is None:
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
     return principal_from_access_token(session, settings, token)
 
 

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from backend.access.roles import ROLE_PERMISSIONS, Permission, Role, parse_roles
 from backend.errors import Forbidden, NotFound
 from backend.models import CaseloadAssignment, Participant, UserAccount
+from backend.privacy_store.access_log import note_access
+from privacy.activities import SUBJECT_ACCESS, ProcessingActivity
 
 PARTICIPANT_NOT_FOUND = "participant {participant_id} was not found"
 
@@ -121,7 +123,7 @@ def _on_caseload(session: Session, principal: Principal, participant_id: int) ->
     return found is not None
 
 
-def can_read_participant(session: Session, principal: Principal, participant_id: int) -> bool:
+def _may_read_participant(session: Session, principal: Principal, participant_id: int) -> bool:
     own = principal.participant_id
     if Role.PARTICIPANT in principal.roles and own is not None:
         if own == participant_id:
@@ -131,16 +133,70 @@ def can_read_participant(session: Session, principal: Principal, participant_id:
     return _on_caseload(session, principal, participant_id)
 
 
+def can_read_participant(session: Session, principal: Principal, participant_id: int) -> bool:
+    """May this person see this participant? A yes is recorded in the access log."""
+    allowed = _may_read_participant(session, principal, participant_id)
+    if allowed:
+        record_participant_access(session, principal, participant_id)
+    return allowed
+
+
+def _access_role(principal: Principal, participant_id: int) -> str:
+    if Role.PARTICIPANT in principal.roles and principal.participant_id is not None:
+        return "participant" if principal.participant_id == participant_id else "household_member"
+    if Role.CASEWORKER in principal.roles:
+        return str(Role.CASEWORKER)
+    return "+".join(sorted(str(role) for role in principal.roles)) or "none"
+
+
+def record_participant_access(
+    session: Session,
+    principal: Principal,
+    participant_id: int,
+    *,
+    activity: ProcessingActivity | None = None,
+) -> None:
+    """Every read or change of a participant's data is granted here, and logged here:
+    who (account, role), whose (participant), what and how (the route and method of
+    the request), why (the processing activity), in the same transaction as the data."""
+    note_access(
+        session,
+        actor_user_id=principal.user_id,
+        actor_role=_access_role(principal, participant_id),
+        participant_id=participant_id,
+        activity=activity,
+    )
+
+
 def ensure_can_read_participant(
     session: Session, principal: Principal, participant_id: int
 ) -> Participant:
     """The participant, or NotFound (404) when it does not exist *or* is out of scope."""
     participant = None
-    if can_read_participant(session, principal, participant_id):
+    if _may_read_participant(session, principal, participant_id):
         participant = session.get(Participant, participant_id)
     if participant is None:
         raise NotFound(PARTICIPANT_NOT_FOUND.format(participant_id=participant_id))
+    record_participant_access(session, principal, participant_id)
     return participant
+
+
+def ensure_can_see_inzage(
+    session: Session, principal: Principal, participant_id: int
+) -> Participant:
+    """Inzage (AVG art. 15): everything held about a participant, for the participant
+    themself or the privacy officer handling their request. 404 outside scope;
+    403 in scope but someone else (a household member, the caseworker)."""
+    own = Role.PARTICIPANT in principal.roles and principal.participant_id == participant_id
+    if own or has_permission(principal, Permission.SUBJECT_ACCESS_REQUESTS):
+        participant = session.get(Participant, participant_id)
+        if participant is None:
+            raise NotFound(PARTICIPANT_NOT_FOUND.format(participant_id=participant_id))
+        record_participant_access(session, principal, participant_id, activity=SUBJECT_ACCESS)
+        return participant
+    if _may_read_participant(session, principal, participant_id):
+        raise Forbidden("only the participant themself or the privacy officer can see this")
+    raise NotFound(PARTICIPANT_NOT_FOUND.format(participant_id=participant_id))
 
 
 def party_for(session: Session, principal: Principal, participant_id: int) -> Party | None:

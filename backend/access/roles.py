@@ -33,6 +33,7 @@ class Permission(enum.StrEnum):
     ACCESS_LOG = "access_log"  # who read whose data
     RETENTION = "retention"  # retention runs
     PSEUDONYMISED_EXPORT = "pseudonymised_export"
+    SUBJECT_ACCESS_REQUESTS = "subject_access_requests"  # any participant's inzage (AVG 15)
     USER_ADMIN = "user_admin"  # accounts, roles, caseloads, unlocking
 
 
@@ -49,7 +50,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.PRIVACY_OFFICER: frozenset(
-        {Permission.ACCESS_LOG, Permission.RETENTION, Permission.PSEUDONYMISED_EXPORT}
+        {
+            Permission.ACCESS_LOG,
+            Permission.RETENTION,
+            Permission.PSEUDONYMISED_EXPORT,
+            Permission.SUBJECT_ACCESS_REQUESTS,
+        }
     ),
     Role.ADMIN: frozenset({Permission.ACCESS_LOG, Permission.RETENTION, Permission.USER_ADMIN}),
 }

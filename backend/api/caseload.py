@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.access.dependencies import require_roles
-from backend.access.policy import Principal, caseload_participant_ids
+from backend.access.policy import Principal, caseload_participant_ids, record_participant_access
 from backend.access.roles import Role
 from backend.api.deps import DbSession
 from backend.api.problem_docs import problem_responses
@@ -57,6 +57,7 @@ def caseload(
         return []
     now = utcnow()
     for participant_id in ids:
+        record_participant_access(session, user, participant_id)  # names and counts shown
         expire_due(session, now=now, participant_id=participant_id)
     proposals = {
         int(participant_id): int(count)

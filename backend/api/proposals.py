@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from backend.access.dependencies import ID_MAX, CurrentUser, require_permissions
-from backend.access.policy import Principal
+from backend.access.policy import Principal, record_participant_access
 from backend.access.roles import Permission
 from backend.api.codecision_schemas import (
     ProposalDecision,
@@ -41,6 +41,8 @@ def pending_checks(
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> list[ProposalOut]:
     items = service.pending_checks(session, limit=limit, offset=offset, now=utcnow())
+    for participant_id in sorted({item.participant_id for item in items}):
+        record_participant_access(session, user, participant_id)
     return proposals_out(session, user, items)
 
 

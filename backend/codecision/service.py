@@ -29,6 +29,7 @@ from backend.access.policy import (
     ensure_can_act_for_participant,
     has_permission,
     party_for,
+    record_participant_access,
 )
 from backend.access.roles import Permission
 from backend.codecision.applying import apply_decided
@@ -51,6 +52,7 @@ from backend.codecision.matrix import (
 )
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.models import Agreement, Proposal, ProposalEvent
+from privacy.activities import PAYMENTS
 
 OPEN = "proposed"
 EFFECTIVE_DAYS_AHEAD_MAX = 366
@@ -218,9 +220,12 @@ def can_see_proposal(session: Session, principal: Principal, proposal: Proposal)
     if can_read_participant(session, principal, proposal.participant_id):
         return True
     rule = MATRIX[ChangeKind(proposal.kind)]
-    return rule.decision is Decision.FINANCE_CHECK and has_permission(
+    allowed = rule.decision is Decision.FINANCE_CHECK and has_permission(
         principal, Permission.CREDITOR_CHECK
     )
+    if allowed:
+        record_participant_access(session, principal, proposal.participant_id, activity=PAYMENTS)
+    return allowed
 
 
 def load_visible(session: Session, principal: Principal, proposal_id: int) -> Proposal:

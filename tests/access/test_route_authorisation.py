@@ -112,11 +112,26 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/finance/batches/{batch_id}/file"): finance(loose=True),
     ("POST", "/api/finance/batches/{batch_id}/cancel"): finance(),
     ("GET", "/api/finance/reconciliation"): finance(),
+    # Finance (backend/bank_import): statements in, entries, the suspense queue
+    ("POST", "/api/finance/bank/statements"): finance(),
+    ("GET", "/api/finance/bank/statements"): finance(),
+    ("GET", "/api/finance/bank/entries"): finance(),
+    ("GET", "/api/finance/bank/suspense"): finance(),
+    ("POST", "/api/finance/bank/suspense/{entry_id}/assign"): finance(),
     # Caseworkers
     ("GET", "/api/caseload"): only("carla", "chris"),
     # Administration
     ("GET", "/api/admin/users"): only("admin"),
     ("POST", "/api/admin/users/{user_id}/unlock"): only("admin"),
+    # Privacy (backend/privacy_store): the inzage is anna's own and the privacy officer's
+    # (who handles inzage requests); her caseworker is in scope but refused (403).
+    ("GET", "/api/participants/{participant_id}/inzage"): anna_scope(
+        "anna", "priya", forbidden=("carla",)
+    ),
+    ("GET", "/api/participants/{participant_id}/inzage.pdf"): anna_scope(
+        "anna", "priya", forbidden=("carla",)
+    ),
+    ("GET", "/api/privacy/access-log"): only("priya", "admin"),
 }
 
 
@@ -159,6 +174,7 @@ def world(client: TestClient, demo: Demo, as_user: Callable[[str], dict[str, str
             "request_id": emergency.json()["id"],
             "user_id": demo.users["anna"],
             "batch_id": 1,  # no such batch: finance routes are walked with loose rules
+            "entry_id": 1,  # a bank entry; the invalid body is refused first (422)
         }
     )
 
