@@ -22,4 +22,6 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response is sent, so a client never sees
+# success for a change that then fails to commit.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]

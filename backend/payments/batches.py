@@ -32,7 +32,7 @@ from backend.models import (
 )
 from backend.models.base import utcnow
 from backend.payments.errors import BatchNotFound, BatchStateConflict, FourEyesViolation
-from backend.payments.instructions import reverse_payable_entries
+from backend.payments.instructions import payee_words, reverse_payable_entries
 from backend.payments.sepa_file import (
     DEFAULT_FORMAT,
     FORMATS,
@@ -604,11 +604,11 @@ def _post_export_entries(
                 booking_date=today,
                 reason_code="payment.exported",
                 explanation=(
-                    f"De betaling van {amount.format_nl()} aan {instruction.creditor_name} "
+                    f"De betaling van {amount.format_nl()} aan {payee_words(instruction)[0]} "
                     "is naar de bank gestuurd."
                 ),
                 explanation_en=(
-                    f"The payment of EUR {amount} to {instruction.creditor_name} was sent "
+                    f"The payment of EUR {amount} to {payee_words(instruction)[1]} was sent "
                     "to the bank."
                 ),
                 postings=(

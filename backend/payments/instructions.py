@@ -57,6 +57,17 @@ SOURCE_WORDS_EN = {
 }
 
 
+def payee_words(instruction: PaymentInstruction) -> tuple[str, str]:
+    """Who was paid, in words for the ledger (Dutch, English).
+
+    Living money goes to the participant: their name is personal data, and the
+    append-only ledger could never forget it, so the ledger says 'your own account'.
+    """
+    if instruction.kind == "living_money":
+        return "je eigen rekening", "your own account"
+    return instruction.creditor_name, instruction.creditor_name
+
+
 @dataclass(frozen=True, slots=True)
 class InstructionRequest:
     """Everything `create_payment_instructions` needs for one payment.
@@ -425,11 +436,11 @@ def reverse_payable_entries(
                 booking_date=today,
                 idempotency_key=f"payments:cancel:{instruction.end_to_end_id}",
                 explanation=(
-                    f"De betaling van {amount} aan {instruction.creditor_name} is geannuleerd. "
+                    f"De betaling van {amount} aan {payee_words(instruction)[0]} is geannuleerd. "
                     f"Het geld staat weer {SOURCE_WORDS_NL[instruction.source_kind]}."
                 )[:500],
                 explanation_en=(
-                    f"The payment of {amount} to {instruction.creditor_name} was cancelled "
+                    f"The payment of {amount} to {payee_words(instruction)[1]} was cancelled "
                     f"({reason[:100]}). The money is {SOURCE_WORDS_EN[instruction.source_kind]} "
                     "again."
                 )[:500],

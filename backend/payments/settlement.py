@@ -34,7 +34,7 @@ from backend.payments.errors import (
     PaymentStateError,
     UnknownPayment,
 )
-from backend.payments.instructions import SOURCE_WORDS_EN, SOURCE_WORDS_NL
+from backend.payments.instructions import SOURCE_WORDS_EN, SOURCE_WORDS_NL, payee_words
 from ledger import AccountKind, AccountRef, JournalEntry, Money, Posting
 
 BANK_ACTOR = "bank-import"
@@ -137,7 +137,7 @@ def _settle_entry(
         booking_date=booking_date,
         reason_code="payment.settled",
         explanation=(
-            f"De bank heeft {amount.format_nl()} aan {instruction.creditor_name} betaald."
+            f"De bank heeft {amount.format_nl()} aan {payee_words(instruction)[0]} betaald."
         ),
         explanation_en=f"The bank paid EUR {amount} to {instruction.creditor_name}.",
         postings=(
@@ -345,11 +345,11 @@ def return_payment(
         booking_date=booking_date,
         reason_code="payment.returned",
         explanation=(
-            f"De betaling van {amount.format_nl()} aan {instruction.creditor_name} kwam terug: "
+            f"De betaling van {amount.format_nl()} aan {payee_words(instruction)[0]} kwam terug: "
             f"{reason_nl}. Het geld staat weer {SOURCE_WORDS_NL[instruction.source_kind]}."
         )[:500],
         explanation_en=(
-            f"The payment of EUR {amount} to {instruction.creditor_name} was returned: "
+            f"The payment of EUR {amount} to {payee_words(instruction)[1]} was returned: "
             f"{reason_en}. The money is {SOURCE_WORDS_EN[instruction.source_kind]} again."
         )[:500],
         postings=(
@@ -424,12 +424,12 @@ def reject_payment(
         reason_code="payment.rejected",
         explanation=(
             f"De bank heeft de betaling van {amount.format_nl()} aan "
-            f"{instruction.creditor_name} niet uitgevoerd: {reason_nl}. Het geld staat weer "
+            f"{payee_words(instruction)[0]} niet uitgevoerd: {reason_nl}. Het geld staat weer "
             f"{SOURCE_WORDS_NL[instruction.source_kind]}."
         )[:500],
         explanation_en=(
             f"The bank did not execute the payment of EUR {amount} to "
-            f"{instruction.creditor_name}: {reason_en}. The money is "
+            f"{payee_words(instruction)[1]}: {reason_en}. The money is "
             f"{SOURCE_WORDS_EN[instruction.source_kind]} again."
         )[:500],
         postings=(
@@ -506,11 +506,11 @@ def _alert(
         kind=f"payment.{outcome}",
         severity="critical" if blocked or instruction.kind == "fixed_cost" else "warning",
         message_nl=(
-            f"De betaling van {amount.format_nl()} aan {instruction.creditor_name} {verb_nl} "
+            f"De betaling van {amount.format_nl()} aan {payee_words(instruction)[0]} {verb_nl} "
             f"({code or 'geen code'}: {reason_nl}). {advice_nl}"
         ),
         message_en=(
-            f"The payment of EUR {amount} to {instruction.creditor_name} {verb_en} "
+            f"The payment of EUR {amount} to {payee_words(instruction)[1]} {verb_en} "
             f"({code or 'no code'}: {reason_en}). {advice_en}"
         ),
         payment_instruction_id=instruction.id,
