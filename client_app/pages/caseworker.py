@@ -9,38 +9,70 @@ and writing a message to a participant. The full work-by-exception dashboard
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from backend.access.dependencies import ID_MAX
-from backend.access.policy import Party, Principal, caseload_participant_ids, require_role
+from backend.access.policy import (
+    Party,
+    Principal,
+    caseload_participant_ids,
+    ensure_can_act_for_participant,
+    require_role,
+)
 from backend.access.roles import Role
 from backend.api.deps import DbSession
 from backend.codecision import service as proposals_service
 from backend.codecision import signals
 from backend.codecision.changes import parse_change
+from backend.errors import InvalidInput, NotFound
 from backend.models import (
     Agreement,
+    Alert,
     EmergencyRequest,
     LifeEvent,
     Participant,
     Proposal,
 )
 from backend.models.base import utcnow
+from backend.plans import plan_history
 from client_app.i18n import translate
 from client_app.pages.participant import FLASHES
+from client_app.pages.staff import remembered_filters
 from client_app.services import messages as messages_service
-from client_app.services.plan_text import change_text
-from client_app.web.rendering import redirect, render, request_language
+from client_app.services.movements import movements as load_movements
+from client_app.services.plan_text import change_text, plan_summary
+from client_app.services.state import forecast, money_view, next_living_money
+from client_app.staff_models import (
+    NOTE_LENGTH_MAX,
+    OUTCOME_LENGTH_MAX,
+    TOPICS_LENGTH_MAX,
+    ParticipantNote,
+    ReviewConversation,
+)
+from client_app.staff_models import REASON_LENGTH_MAX as NOTE_REASON_LENGTH_MAX
+from client_app.web.rendering import page_today, redirect, render, request_language
 from client_app.web.routing import CsrfProtected, PageRoute, PageUser
 
 router = APIRouter(prefix="/hulpverlener", route_class=PageRoute, include_in_schema=False)
 
 MESSAGE_LENGTH_MAX = 2000
-CASEWORKER_FLASHES = FLASHES | {"emergency_seen", "life_event_seen", "message_sent"}
+CASEWORKER_FLASHES = FLASHES | {
+    "emergency_seen",
+    "life_event_seen",
+    "message_sent",
+    "alert_resolved",
+    "note_added",
+    "review_planned",
+    "review_recorded",
+}
+NAVIGATION = (("queue", "/hulpverlener", "caseworker.nav.queue"),)
 
 
 def caseworker(user: PageUser) -> Principal:
@@ -51,62 +83,83 @@ def caseworker(user: PageUser) -> Principal:
 Caseworker = Annotated[Principal, Depends(caseworker)]
 
 
+QUEUE_FILTERS: dict[str, tuple[str, ...]] = {"toon": ("werk", "alle")}
+
+# Urgency: lower comes first. Alert kinds are the engine's (rules.AlertKind) and
+# payments' ("payment.returned", "payment.rejected").
+URGENCY = {
+    "emergency": 0,
+    "arrears": 1,
+    "income_missing": 2,
+    "income_amount_unexpected": 2,
+    "payment.returned": 3,
+    "payment.rejected": 3,
+    "buffer_used": 4,
+    "buffer_below_target": 4,
+    "living_money_below_agreed": 4,
+    "proposal": 5,
+    "life_event": 6,
+    "review": 6,
+    "advance_not_repaid": 7,
+}
+URGENCY_OTHER = 8
+
+
+@dataclass
+class QueueItem:
+    urgency: int
+    kind: str
+    participant_id: int
+    created_at: dt.datetime
+    data: Any
+
+
+def _in_caseload(session: Session, ids: list[int], query: Any) -> list[Any]:
+    return list(session.scalars(query)) if ids else []
+
+
+def _as_utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
 @router.get("")
 def queue(request: Request, user: Caseworker, session: DbSession) -> Response:
+    """Werkvoorraad: what needs a person, most urgent first, each with its one action."""
     lang = request_language(request)
+    filters = remembered_filters(request, user, "queue", QUEUE_FILTERS)
+    show_all = filters.get("toon") == "alle"
     ids = sorted(caseload_participant_ids(session, user.user_id))
-    participants = (
-        {
-            participant.id: participant
-            for participant in session.scalars(
-                select(Participant)
-                .where(Participant.id.in_(ids))
-                .order_by(Participant.display_name)
-            )
-        }
-        if ids
-        else {}
-    )
-    emergencies = (
-        list(
-            session.scalars(
-                select(EmergencyRequest)
-                .where(
-                    EmergencyRequest.participant_id.in_(ids),
-                    EmergencyRequest.acknowledged_at.is_(None),
-                )
-                .order_by(EmergencyRequest.created_at.desc())
-            )
+    participants = {
+        participant.id: participant
+        for participant in _in_caseload(
+            session,
+            ids,
+            select(Participant).where(Participant.id.in_(ids)).order_by(Participant.display_name),
         )
-        if ids
-        else []
-    )
-    life_events = (
-        list(
-            session.scalars(
-                select(LifeEvent)
-                .where(LifeEvent.participant_id.in_(ids), LifeEvent.acknowledged_at.is_(None))
-                .order_by(LifeEvent.created_at.desc())
-            )
+    }
+    items: list[QueueItem] = []
+    for emergency in _in_caseload(
+        session,
+        ids,
+        select(EmergencyRequest).where(
+            EmergencyRequest.participant_id.in_(ids), EmergencyRequest.acknowledged_at.is_(None)
+        ),
+    ):
+        items.append(
+            QueueItem(0, "emergency", emergency.participant_id, emergency.created_at, emergency)
         )
-        if ids
-        else []
-    )
-    waiting: list[dict[str, Any]] = []
+    for alert in _in_caseload(
+        session,
+        ids,
+        select(Alert).where(Alert.participant_id.in_(ids), Alert.resolved_at.is_(None)),
+    ):
+        urgency = URGENCY.get(alert.kind, URGENCY_OTHER)
+        items.append(
+            QueueItem(urgency, "alert", alert.participant_id or 0, alert.created_at, alert)
+        )
     now = utcnow()
     for participant_id in ids:
         proposals_service.expire_due(session, now=now, participant_id=participant_id)
-    open_proposals = (
-        list(
-            session.scalars(
-                select(Proposal)
-                .where(Proposal.participant_id.in_(ids), Proposal.status == "proposed")
-                .order_by(Proposal.created_at)
-            )
-        )
-        if ids
-        else []
-    )
     names: dict[int, str] = {}
     if ids:
         names = {
@@ -115,31 +168,56 @@ def queue(request: Request, user: Caseworker, session: DbSession) -> Response:
                 select(Agreement.id, Agreement.description).where(Agreement.participant_id.in_(ids))
             )
         }
-    for proposal in open_proposals:
+    for proposal in _in_caseload(
+        session,
+        ids,
+        select(Proposal).where(Proposal.participant_id.in_(ids), Proposal.status == "proposed"),
+    ):
         actions = proposals_service.available_actions(session, user, proposal)
-        waiting.append(
-            {
-                "proposal": proposal,
-                "participant": participants[proposal.participant_id],
-                "text": change_text(parse_change(proposal.kind, proposal.payload), lang, names),
-                "actions": actions,
-            }
-        )
+        view = {
+            "proposal": proposal,
+            "text": change_text(parse_change(proposal.kind, proposal.payload), lang, names),
+            "actions": actions,
+        }
+        items.append(QueueItem(5, "proposal", proposal.participant_id, proposal.created_at, view))
+    for event in _in_caseload(
+        session,
+        ids,
+        select(LifeEvent).where(
+            LifeEvent.participant_id.in_(ids), LifeEvent.acknowledged_at.is_(None)
+        ),
+    ):
+        items.append(QueueItem(6, "life_event", event.participant_id, event.created_at, event))
+    today = page_today(request)
+    for review in _in_caseload(
+        session,
+        ids,
+        select(ReviewConversation).where(
+            ReviewConversation.participant_id.in_(ids),
+            ReviewConversation.outcome.is_(None),
+            ReviewConversation.planned_on <= today,
+        ),
+    ):
+        items.append(QueueItem(6, "review", review.participant_id, review.created_at, review))
+    items.sort(key=lambda item: (item.urgency, _as_utc(item.created_at)))
+    busy = {item.participant_id for item in items}
+    quiet = [participant for pid, participant in participants.items() if pid not in busy]
     flash_key = request.query_params.get("gedaan")
     return render(
         request,
         "caseworker/queue.html",
         {
             "page_title": translate(lang, "caseworker.title"),
-            "participants": list(participants.values()),
+            "items": items,
             "participant_names": {pid: p.display_name for pid, p in participants.items()},
-            "emergencies": emergencies,
-            "life_events": life_events,
-            "waiting": waiting,
+            "quiet": quiet,
+            "show_all": show_all,
+            "caseload_size": len(participants),
             "flash": translate(lang, f"flash.{flash_key}")
             if flash_key in CASEWORKER_FLASHES
             else None,
-            "party_caseworker": Party.CASEWORKER,
+            "navigation": NAVIGATION,
+            "active": "queue",
         },
         principal=user,
     )
@@ -177,8 +255,6 @@ def write(
     participant_id: ItemId,
     text: Annotated[str, Form(max_length=MESSAGE_LENGTH_MAX)] = "",
 ) -> Response:
-    from backend.access.policy import ensure_can_act_for_participant
-
     ensure_can_act_for_participant(
         session, user, participant_id, parties=frozenset({Party.CASEWORKER})
     )
@@ -191,4 +267,220 @@ def write(
             text=text,
             now=utcnow(),
         )
-    return redirect("/hulpverlener?gedaan=message_sent")
+    return redirect(f"/hulpverlener/deelnemer/{participant_id}?gedaan=message_sent")
+
+
+# ---------------------------------------------------------------------- Deelnemer
+
+
+def _on_caseload(session: Session, user: Principal, participant_id: int) -> Participant:
+    """404 outside the caseload (the policy layer), 403 for a household member."""
+    participant, _party = ensure_can_act_for_participant(
+        session, user, participant_id, parties=frozenset({Party.CASEWORKER})
+    )
+    return participant
+
+
+@router.get("/deelnemer/{participant_id}")
+def participant_page(
+    request: Request, user: Caseworker, session: DbSession, participant_id: ItemId
+) -> Response:
+    """Deelnemer: money, buffer, forecast, ledger, plan versions, proposals, life events,
+    alerts, notes and review conversations of one participant on the caseload."""
+    lang = request_language(request)
+    participant = _on_caseload(session, user, participant_id)
+    today = page_today(request)
+    view = money_view(session, participant_id, today)
+    result = forecast(view)
+    rows = load_movements(session, participant_id, limit=15).rows
+    history = plan_history(session, participant_id)
+    proposals, _total = proposals_service.list_for_participant(
+        session, participant_id, status=None, limit=20, offset=0, now=utcnow()
+    )
+    agreement_names = {
+        int(row_id): str(description)
+        for row_id, description in session.execute(
+            select(Agreement.id, Agreement.description).where(
+                Agreement.participant_id == participant_id
+            )
+        )
+    }
+    proposal_views = [
+        {
+            "proposal": proposal,
+            "text": change_text(
+                parse_change(proposal.kind, proposal.payload), lang, agreement_names
+            ),
+            "actions": proposals_service.available_actions(session, user, proposal),
+        }
+        for proposal in proposals
+    ]
+    flash_key = request.query_params.get("gedaan")
+    return render(
+        request,
+        "caseworker/participant.html",
+        {
+            "page_title": translate(
+                lang, "caseworker.participant.title", name=participant.display_name
+            ),
+            "participant": participant,
+            "view": view,
+            "balances": view.balances,
+            "filled_until": result.filled_until if result else None,
+            "payout": next_living_money(result),
+            "months": _forecast_months(result),
+            "rows": rows,
+            "history": history,
+            "plan_lines": plan_summary(view.plan.plan, lang) if view.plan else None,
+            "proposals": proposal_views,
+            "life_events": signals.list_life_events(session, participant_id, limit=20, offset=0),
+            "alerts": list(
+                session.scalars(
+                    select(Alert)
+                    .where(Alert.participant_id == participant_id)
+                    .order_by(Alert.id.desc())
+                    .limit(20)
+                )
+            ),
+            "notes": list(
+                session.scalars(
+                    select(ParticipantNote)
+                    .where(ParticipantNote.participant_id == participant_id)
+                    .order_by(ParticipantNote.created_at.desc(), ParticipantNote.id.desc())
+                )
+            ),
+            "reviews": list(
+                session.scalars(
+                    select(ReviewConversation)
+                    .where(ReviewConversation.participant_id == participant_id)
+                    .order_by(ReviewConversation.planned_on.desc())
+                )
+            ),
+            "errors": {},
+            "flash": translate(lang, f"flash.{flash_key}")
+            if flash_key in CASEWORKER_FLASHES
+            else None,
+            "navigation": NAVIGATION,
+            "active": "participant",
+        },
+        principal=user,
+    )
+
+
+def _forecast_months(result: Any) -> list[dict[str, Any]]:
+    if result is None:
+        return []
+    months: dict[dt.date, dict[str, Any]] = {}
+    for day in result.days:
+        first = day.day.replace(day=1)
+        month = months.setdefault(
+            first, {"first_day": first, "income": 0, "fixed": 0, "living": 0, "alerts": 0}
+        )
+        month["income"] += day.income_cents
+        month["fixed"] += sum(payment.amount_cents for payment in day.fixed_cost_payments)
+        month["living"] += day.living_money_cents
+        month["alerts"] += len(day.alerts)
+    return list(months.values())
+
+
+@router.post(
+    "/deelnemer/{participant_id}/signaal/{alert_id}/afgehandeld", dependencies=[CsrfProtected]
+)
+def resolve_alert(
+    user: Caseworker, session: DbSession, participant_id: ItemId, alert_id: ItemId
+) -> Response:
+    _on_caseload(session, user, participant_id)
+    alert = session.get(Alert, alert_id)
+    if alert is None or alert.participant_id != participant_id:
+        raise NotFound(f"alert {alert_id} was not found")
+    if alert.resolved_at is None:
+        alert.resolved_at = utcnow()
+        alert.resolved_by = user.username
+    return redirect("/hulpverlener?gedaan=alert_resolved")
+
+
+@router.post("/deelnemer/{participant_id}/notitie", dependencies=[CsrfProtected])
+def add_note(
+    request: Request,
+    user: Caseworker,
+    session: DbSession,
+    participant_id: ItemId,
+    tekst: Annotated[str, Form(max_length=NOTE_LENGTH_MAX)] = "",
+    intern: Annotated[str, Form(max_length=5)] = "",
+    reden: Annotated[str, Form(max_length=NOTE_REASON_LENGTH_MAX)] = "",
+) -> Response:
+    """A note; the participant sees it unless it is internal, and internal needs a reason."""
+    lang = request_language(request)
+    _on_caseload(session, user, participant_id)
+    internal = intern == "ja"
+    if not tekst.strip():
+        raise InvalidInput(translate(lang, "caseworker.notes.error_text"))
+    if internal and not reden.strip():
+        raise InvalidInput(translate(lang, "caseworker.notes.error_reason"))
+    session.add(
+        ParticipantNote(
+            participant_id=participant_id,
+            author_user_id=user.user_id,
+            author_name=user.display_name,
+            text=tekst.strip(),
+            internal=internal,
+            internal_reason=" ".join(reden.split()) if internal else None,
+        )
+    )
+    return redirect(f"/hulpverlener/deelnemer/{participant_id}?gedaan=note_added#notities")
+
+
+@router.post("/deelnemer/{participant_id}/kantelgesprek", dependencies=[CsrfProtected])
+def plan_review(
+    request: Request,
+    user: Caseworker,
+    session: DbSession,
+    participant_id: ItemId,
+    datum: Annotated[str, Form(max_length=10)] = "",
+    onderwerpen: Annotated[str, Form(max_length=TOPICS_LENGTH_MAX)] = "",
+) -> Response:
+    """Plan a kantelgesprek (review conversation): date and topics."""
+    lang = request_language(request)
+    _on_caseload(session, user, participant_id)
+    try:
+        planned_on = dt.date.fromisoformat(datum)
+    except ValueError:
+        raise InvalidInput(translate(lang, "caseworker.review.error_date")) from None
+    if not onderwerpen.strip():
+        raise InvalidInput(translate(lang, "caseworker.review.error_topics"))
+    session.add(
+        ReviewConversation(
+            participant_id=participant_id,
+            planned_on=planned_on,
+            topics=onderwerpen.strip(),
+            created_by_user_id=user.user_id,
+            created_by_name=user.display_name,
+        )
+    )
+    return redirect(f"/hulpverlener/deelnemer/{participant_id}?gedaan=review_planned#kantelgesprek")
+
+
+@router.post(
+    "/deelnemer/{participant_id}/kantelgesprek/{review_id}/uitkomst", dependencies=[CsrfProtected]
+)
+def record_review(
+    request: Request,
+    user: Caseworker,
+    session: DbSession,
+    participant_id: ItemId,
+    review_id: ItemId,
+    uitkomst: Annotated[str, Form(max_length=OUTCOME_LENGTH_MAX)] = "",
+) -> Response:
+    """The outcome of a kantelgesprek; a change that follows is made as a proposal."""
+    lang = request_language(request)
+    _on_caseload(session, user, participant_id)
+    review = session.get(ReviewConversation, review_id)
+    if review is None or review.participant_id != participant_id:
+        raise NotFound(f"review conversation {review_id} was not found")
+    if not uitkomst.strip():
+        raise InvalidInput(translate(lang, "caseworker.review.error_outcome"))
+    review.outcome = uitkomst.strip()
+    review.held_at = utcnow()
+    return redirect(
+        f"/hulpverlener/deelnemer/{participant_id}?gedaan=review_recorded#kantelgesprek"
+    )

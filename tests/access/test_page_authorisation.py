@@ -76,6 +76,10 @@ def anna_pages(*allowed: str, forbidden: tuple[str, ...] = ()) -> Rule:
 
 
 CASEWORKERS = frozenset({"carla", "chris"})
+FINANCE = frozenset({"fenna", "frank"})
+# Finance pages about one entry or batch: the world has none with the test's ids, so
+# finance users get the 404 page (they passed authorisation); everyone else 403.
+FINANCE_NOT_FOUND: frozenset[str] = frozenset()
 ANNA_AND_CARLA = ("anna", "carla")
 
 # Deciding on a proposal: both are in scope; which of them may decide is the
@@ -121,6 +125,46 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("POST", "/hulpverlener/deelnemer/{participant_id}/bericht"): Rule(
         allowed=frozenset({"carla"}), hidden=frozenset({"chris"})
     ),
+    # The caseworker dashboard (issue 8): carla's caseload; chris has none (404)
+    ("GET", "/hulpverlener/deelnemer/{participant_id}"): Rule(
+        allowed=frozenset({"carla"}), hidden=frozenset({"chris"})
+    ),
+    ("POST", "/hulpverlener/deelnemer/{participant_id}/notitie"): Rule(
+        allowed=frozenset({"carla"}), hidden=frozenset({"chris"})
+    ),
+    ("POST", "/hulpverlener/deelnemer/{participant_id}/kantelgesprek"): Rule(
+        allowed=frozenset({"carla"}), hidden=frozenset({"chris"})
+    ),
+    # (no such review/alert in this world: carla passes authorisation and gets 404)
+    ("POST", "/hulpverlener/deelnemer/{participant_id}/kantelgesprek/{review_id}/uitkomst"): Rule(
+        allowed=frozenset(), hidden=frozenset({"carla", "chris"})
+    ),
+    # (no such review/alert in this world: carla passes authorisation and gets 404)
+    ("POST", "/hulpverlener/deelnemer/{participant_id}/signaal/{alert_id}/afgehandeld"): Rule(
+        allowed=frozenset(), hidden=frozenset({"carla", "chris"})
+    ),
+    # The finance console: finance users only (fenna, frank); everyone else 403
+    ("GET", "/financien/afschriften"): Rule(allowed=FINANCE),
+    ("POST", "/financien/afschriften"): Rule(allowed=FINANCE),
+    ("GET", "/financien/te-verdelen"): Rule(allowed=FINANCE),
+    ("GET", "/financien/te-verdelen/{entry_id}"): Rule(allowed=FINANCE_NOT_FOUND, hidden=FINANCE),
+    ("POST", "/financien/te-verdelen/{entry_id}"): Rule(allowed=FINANCE_NOT_FOUND, hidden=FINANCE),
+    ("GET", "/financien/betaalbatches"): Rule(allowed=FINANCE),
+    ("POST", "/financien/betaalbatches/voorstellen"): Rule(allowed=FINANCE),
+    ("GET", "/financien/betaalbatches/{batch_id}"): Rule(allowed=FINANCE_NOT_FOUND, hidden=FINANCE),
+    ("POST", "/financien/betaalbatches/{batch_id}/klaarzetten"): Rule(
+        allowed=FINANCE_NOT_FOUND, hidden=FINANCE
+    ),
+    ("POST", "/financien/betaalbatches/{batch_id}/goedkeuren"): Rule(
+        allowed=FINANCE_NOT_FOUND, hidden=FINANCE
+    ),
+    ("POST", "/financien/betaalbatches/{batch_id}/exporteren"): Rule(
+        allowed=FINANCE_NOT_FOUND, hidden=FINANCE
+    ),
+    ("GET", "/financien/betaalbatches/{batch_id}/pain001.xml"): Rule(
+        allowed=FINANCE_NOT_FOUND, hidden=FINANCE
+    ),
+    ("GET", "/financien/aansluiting"): Rule(allowed=FINANCE),
 }
 
 
@@ -166,6 +210,10 @@ def page_world(client: TestClient, demo: Demo, as_user: Callable[[str], dict[str
             "event_id": str(event.json()["id"]),
             "request_id": str(emergency.json()["id"]),
             "period": "2026-11",
+            "review_id": "999999",
+            "alert_id": "999999",
+            "entry_id": "999999",
+            "batch_id": "999999",
         }
     )
 

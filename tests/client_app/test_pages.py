@@ -126,7 +126,11 @@ def test_log_out_ends_the_session(login: Login, anna_base: str) -> None:
 def test_caseworker_lands_on_her_page_and_others_on_a_plain_page(login: Login) -> None:
     client = login("carla")
     assert client.get("/start", follow_redirects=False).headers["location"] == "/hulpverlener"
-    client = login("fenna")
+    client = login("fenna")  # the finance console (issue 8)
+    assert client.get("/start", follow_redirects=False).headers["location"] == (
+        "/financien/afschriften"
+    )
+    client = login("priya")
     response = client.get("/start")
     assert response.status_code == 200
     assert "nog geen schermen" in response.text
@@ -440,7 +444,7 @@ def test_emergency_with_a_payout_request_reaches_the_caseworker(
     assert f"melding {request.id}" in proposal.reason
     carla = login("carla")
     queue = carla.get("/hulpverlener").text
-    assert queue.index("Noodmeldingen") < queue.index("Ik heb geen geld voor eten")
+    assert queue.index('data-kind="emergency"') < queue.index("Ik heb geen geld voor eten")
     carla.post(
         f"/hulpverlener/deelnemer/{request.participant_id}/noodmelding/{request.id}/gezien",
         data=_form(carla, "/hulpverlener"),
