@@ -41,5 +41,11 @@ typecheck: install
 unit: install
 	$(BIN)/pytest
 
+## The benchmark of docs/performance.md: `make bench BENCH_PARTICIPANTS=10000
+## BENCH_DATABASE=postgresql+psycopg://...` (that database's public schema is DROPPED).
+BENCH_PARTICIPANTS ?= 1000
+bench: install
+	$(BIN)/huishoudboekje bench --participants $(BENCH_PARTICIPANTS) $(if $(BENCH_DATABASE),--database $(BENCH_DATABASE))
+
 clean:
 	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm .pytest_cache .mypy_cache .ruff_cache

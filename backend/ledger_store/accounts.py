@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from backend.errors import InvalidInput
@@ -30,35 +32,73 @@ def resolve_account_ids(session: Session, refs: Iterable[AccountRef]) -> dict[Ac
         ):
             found[wanted[code]] = account_id
     missing = [ref for code, ref in wanted.items() if ref not in found]
-    for ref in missing:
-        found[ref] = _create_account(session, ref).id
+    if missing:
+        found.update(_create_accounts(session, missing))
     return found
 
 
-def _create_account(session: Session, ref: AccountRef) -> LedgerAccount:
-    bank_account_id = None
-    if ref.participant_id is not None and session.get(Participant, ref.participant_id) is None:
-        raise InvalidInput(
-            f"account {ref.label()}: participant {ref.participant_id} does not exist"
+def _create_accounts(session: Session, refs: list[AccountRef]) -> dict[AccountRef, int]:
+    """Create missing accounts in bulk: one query per owner kind to check the owners
+    exist, one INSERT .. ON CONFLICT DO NOTHING (a concurrent creator of the same account
+    does not abort our transaction), one SELECT of the ids. Was one savepoint, flush and
+    lookup per account: a third of the daily cycle's time on the day accounts appear."""
+    participant_ids = {ref.participant_id for ref in refs if ref.participant_id is not None}
+    ibans = {ref.bank_iban for ref in refs if ref.bank_iban is not None}
+    existing_participants: set[int] = set()
+    ids = list(participant_ids)
+    for start in range(0, len(ids), 500):
+        existing_participants.update(
+            session.scalars(
+                select(Participant.id).where(Participant.id.in_(ids[start : start + 500]))
+            )
         )
-    if ref.bank_iban is not None:
-        bank_account_id = session.scalar(
-            select(MunicipalBankAccount.id).where(MunicipalBankAccount.iban == ref.bank_iban)
-        )
-        if bank_account_id is None:
+    bank_ids: dict[str, int] = {}
+    if ibans:
+        bank_ids = {
+            iban: bank_id
+            for bank_id, iban in session.execute(
+                select(MunicipalBankAccount.id, MunicipalBankAccount.iban).where(
+                    MunicipalBankAccount.iban.in_(ibans)
+                )
+            )
+        }
+    rows = []
+    for ref in refs:
+        if ref.participant_id is not None and ref.participant_id not in existing_participants:
+            raise InvalidInput(
+                f"account {ref.label()}: participant {ref.participant_id} does not exist"
+            )
+        if ref.bank_iban is not None and ref.bank_iban not in bank_ids:
             raise InvalidInput(
                 f"account {ref.label()}: {ref.bank_iban} is not one of the municipality's accounts"
             )
-    account = LedgerAccount(
-        code=ref.label(),
-        kind=str(ref.kind),
-        participant_id=ref.participant_id,
-        bank_account_id=bank_account_id,
-    )
-    # A savepoint, so a concurrent creator of the same account does not abort our transaction.
-    with session.begin_nested():
-        session.add(account)
-    return account
+        rows.append(
+            {
+                "code": ref.label(),
+                "kind": str(ref.kind),
+                "participant_id": ref.participant_id,
+                "bank_account_id": bank_ids.get(ref.bank_iban) if ref.bank_iban else None,
+            }
+        )
+    table = LedgerAccount.__table__
+    dialect = session.get_bind().dialect.name
+    insert_of = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    for start in range(0, len(rows), 500):
+        session.execute(
+            insert_of(table).on_conflict_do_nothing(index_elements=["code"]),
+            rows[start : start + 500],
+        )
+    by_code = {ref.label(): ref for ref in refs}
+    created: dict[AccountRef, int] = {}
+    codes = list(by_code)
+    for start in range(0, len(codes), 500):
+        for account_id, code in session.execute(
+            select(LedgerAccount.id, LedgerAccount.code).where(
+                LedgerAccount.code.in_(codes[start : start + 500])
+            )
+        ):
+            created[by_code[code]] = account_id
+    return created
 
 
 def account_refs_by_id(session: Session, account_ids: Iterable[int]) -> dict[int, AccountRef]:

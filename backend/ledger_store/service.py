@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from backend.errors import Conflict, IdempotencyConflict, InvalidInput, NotFound
@@ -33,6 +34,8 @@ from ledger import (
 )
 
 _CHUNK = 500
+_JOURNAL_ENTRY = cast(Table, JournalEntryRecord.__table__)
+_POSTING = cast(Table, PostingRecord.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +112,8 @@ def _insert_entries(
             "explanation": entry.explanation,
             "explanation_en": entry.explanation_en,
             "reverses_entry_id": reversed_ids.get(entry.idempotency_key),
-            "entry_metadata": dict(entry.metadata),
+            # Core inserts (below) take column names: the column is "metadata".
+            "metadata": dict(entry.metadata),
             "created_by": created_by,
             "created_at": now,
         }
@@ -117,12 +121,11 @@ def _insert_entries(
     ]
     ids: dict[str, int] = {}
     for start in range(0, len(entry_rows), _CHUNK):
-        result = session.execute(
-            insert(JournalEntryRecord).returning(
-                JournalEntryRecord.id,
-                JournalEntryRecord.idempotency_key,
-                sort_by_parameter_order=True,
-            ),
+        # Core, not the ORM's bulk path (PERFORMANCE-NOTES.md). Ids are matched by
+        # idempotency key, so rows may come back in any order: without
+        # sort_by_parameter_order SQLite inserts a chunk in one statement, not row by row.
+        result = session.connection().execute(
+            insert(_JOURNAL_ENTRY).returning(_JOURNAL_ENTRY.c.id, _JOURNAL_ENTRY.c.idempotency_key),
             entry_rows[start : start + _CHUNK],
         )
         ids.update({key: entry_id for entry_id, key in result})
@@ -136,7 +139,7 @@ def _insert_entries(
         for posting in entry.postings
     ]
     for start in range(0, len(posting_rows), _CHUNK * 10):
-        session.execute(insert(PostingRecord), posting_rows[start : start + _CHUNK * 10])
+        session.connection().execute(insert(_POSTING), posting_rows[start : start + _CHUNK * 10])
     return ids
 
 
