@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 from client_app import models as _models  # noqa: F401  (tables in the metadata)
 from client_app import staff_models as _staff_models  # noqa: F401  (tables in the metadata)
 from client_app.config import client_settings
-from client_app.pages import auth, caseworker, finance, participant
+from client_app.pages import auth, caseworker, finance, participant, zelfregie
 from client_app.services.messages import install_message_events
 from client_app.web.cookies import PageCookiesMiddleware
 
@@ -32,6 +32,6 @@ def install_client_app(app: FastAPI) -> None:
         # A municipality's own theme.css replaces ours (mounted before /static).
         app.mount("/static/theme", StaticFiles(directory=theme), name="theme")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, participant, caseworker, finance):
+    for module in (auth, participant, zelfregie, caseworker, finance):
         app.include_router(module.router)
     install_message_events(log_outbox=settings.demo)

@@ -23,6 +23,9 @@ class AccountKind(enum.StrEnum):
     BUFFER = "buffer"
     PAYABLE = "payable"
     BUFFER_ADVANCE = "buffer_advance"
+    # Money the participant set aside for their own savings goals (potjes). Theirs:
+    # withdrawing it back to `available` needs no approval.
+    SAVINGS = "savings"
 
 
 PARTICIPANT_ACCOUNT_KINDS: tuple[AccountKind, ...] = (
@@ -31,13 +34,20 @@ PARTICIPANT_ACCOUNT_KINDS: tuple[AccountKind, ...] = (
     AccountKind.BUFFER,
     AccountKind.PAYABLE,
     AccountKind.BUFFER_ADVANCE,
+    AccountKind.SAVINGS,
 )
 SYSTEM_ACCOUNT_KINDS: tuple[AccountKind, ...] = (AccountKind.SUSPENSE, AccountKind.IN_TRANSIT)
 
 # Accounts whose holding may never go below zero. buffer_advance is the one
 # participant account that carries a debt to the municipality.
 NON_NEGATIVE_KINDS: frozenset[AccountKind] = frozenset(
-    {AccountKind.AVAILABLE, AccountKind.RESERVED, AccountKind.BUFFER, AccountKind.PAYABLE}
+    {
+        AccountKind.AVAILABLE,
+        AccountKind.RESERVED,
+        AccountKind.BUFFER,
+        AccountKind.PAYABLE,
+        AccountKind.SAVINGS,
+    }
 )
 
 

@@ -53,7 +53,7 @@ def check_balances(raw_balances: Mapping[AccountRef, int]) -> list[Violation]:
     """Balance invariants over the whole ledger.
 
     - all postings together sum to zero (every entry balanced);
-    - no available/reserved/buffer/payable holding below zero;
+    - no available/reserved/buffer/payable/savings holding below zero;
     - buffer_advance never above zero (it only carries a debt);
     - participants + suspense + in_transit equal the bank accounts.
     """

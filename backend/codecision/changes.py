@@ -108,6 +108,13 @@ class CreditorIbanCorrectionChange(_Change):
         return _iban(value)
 
 
+class AutonomyStepChange(_Change):
+    """Not a plan change: the participant's step of autonomy (backend.zelfregie.steps)."""
+
+    kind: Literal["autonomy_step"] = "autonomy_step"
+    step: int = Field(ge=1, le=4, description="1 everything managed .. 4 preparing to leave")
+
+
 PlanChange = Annotated[
     LivingMoneyAmountChange
     | LivingMoneyScheduleChange
@@ -116,7 +123,8 @@ PlanChange = Annotated[
     | FixedCostAmountChange
     | BufferPolicyChange
     | ExtraPayoutChange
-    | CreditorIbanCorrectionChange,
+    | CreditorIbanCorrectionChange
+    | AutonomyStepChange,
     Field(discriminator="kind"),
 ]
 

@@ -25,6 +25,7 @@ class ChangeKind(enum.StrEnum):
     BUFFER_POLICY = "buffer_policy"
     EXTRA_PAYOUT = "extra_payout"
     CREDITOR_IBAN_CORRECTION = "creditor_iban_correction"
+    AUTONOMY_STEP = "autonomy_step"
 
 
 class Decision(enum.StrEnum):
@@ -116,6 +117,14 @@ MATRIX: dict[ChangeKind, ChangeRule] = {
             Decision.FINANCE_CHECK,
             emergency=False,
             one_open_at_a_time=False,
+        ),
+        ChangeRule(
+            ChangeKind.AUTONOMY_STEP,
+            "the participant's step of autonomy (1 everything managed to 4 preparing to leave)",
+            _BOTH,
+            Decision.OTHER_PARTY,
+            emergency=False,
+            one_open_at_a_time=True,
         ),
     )
 }

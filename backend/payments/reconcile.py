@@ -44,7 +44,7 @@ from backend.models import (
 from ledger import AccountKind, Money
 
 ENTRIES_LISTED_MAX = 200
-PARTICIPANT_KINDS = ("available", "reserved", "buffer", "payable", "buffer_advance")
+PARTICIPANT_KINDS = ("available", "reserved", "buffer", "payable", "buffer_advance", "savings")
 STATEMENT_COLUMNS = (
     "id",
     "account_iban",

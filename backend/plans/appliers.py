@@ -51,5 +51,9 @@ def apply_proposal(session: Session, proposal: Proposal, *, now: dt.datetime) ->
 
 
 def register_plan_appliers() -> None:
+    """Also registers the one applier that makes no plan version: `autonomy_step`."""
+    from backend.zelfregie.steps import register_step_applier
+
     for kind in APPLIED_KINDS:
         register_applier(kind, apply_proposal)
+    register_step_applier()

@@ -55,6 +55,7 @@ OWN_SECTIONS = frozenset({"access_log", "ledger_account", "posting", "user_accou
 TITLES = {
     "agreement": "Afspraken (inkomsten en vaste lasten)",
     "alert": "Signalen",
+    "autonomy_step": "Stappen naar zelf doen",
     "app_message": "Berichten in de app",
     "caseload_assignment": "Uw budgetcoach",
     "cycle_state": "Tussenstand van de dagelijkse verwerking (technisch)",
@@ -69,6 +70,8 @@ TITLES = {
     "proposal_event": "Geschiedenis van voorstellen",
     "pseudonymisation": "Pseudonimisering",
     "refresh_token": "Inlogsessies",
+    "savings_goal": "Spaardoelen",
+    "savings_movement": "Geld opzij gezet en teruggehaald",
 }
 ROLE_NAMES = {
     "participant": "uzelf",

@@ -90,6 +90,7 @@ NAVIGATION = (
     ("messages", "berichten", "nav.messages"),
     ("statements", "overzichten", "nav.statements"),
     ("life_events", "iets-veranderd", "nav.life_events"),
+    ("zelfregie", "zelf-doen", "nav.zelfregie"),
     ("details", "gegevens", "nav.details"),
     ("emergency", "noodknop", "nav.emergency"),
 )
@@ -102,6 +103,10 @@ FLASHES = frozenset(
         "proposal_withdrawn",
         "life_event_sent",
         "emergency_sent",
+        "goal_created",
+        "set_aside",
+        "withdrawn",
+        "step_asked",
     }
 )
 

@@ -31,6 +31,7 @@ from backend.models import (
     PostingRecord,
     Proposal,
     ProposalEvent,
+    SavingsGoal,
     UserAccount,
 )
 from backend.models.base import utcnow
@@ -159,6 +160,20 @@ def _own_export(session: Session, participant: Participant) -> dict[str, Any]:
             }
             for item in session.scalars(
                 select(LifeEvent).where(LifeEvent.participant_id == pid).order_by(LifeEvent.id)
+            )
+        ],
+        "savings_goals": [
+            {
+                "name": item.name,
+                "target_cents": item.target_cents,
+                "monthly_cents": item.monthly_cents,
+                "target_date": item.target_date,
+                "created_at": item.created_at,
+            }
+            for item in session.scalars(
+                select(SavingsGoal)
+                .where(SavingsGoal.participant_id == pid)
+                .order_by(SavingsGoal.id)
             )
         ],
         "emergency_requests": [

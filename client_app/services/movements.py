@@ -34,7 +34,7 @@ from ledger import AccountKind, AccountRef, holding_cents
 
 PAGE_SIZE_DEFAULT = 25
 PAGE_SIZE_MAX = 100
-OWN_POTS = (AccountKind.AVAILABLE, AccountKind.RESERVED, AccountKind.BUFFER)
+OWN_POTS = (AccountKind.AVAILABLE, AccountKind.RESERVED, AccountKind.BUFFER, AccountKind.SAVINGS)
 
 
 class MovementKind(enum.StrEnum):

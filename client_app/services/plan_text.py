@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend.codecision.changes import (
+    AutonomyStepChange,
     BufferPolicyChange,
     CreditorIbanCorrectionChange,
     ExtraPayoutChange,
@@ -185,4 +186,11 @@ def change_text(change: PlanChange, lang: str, agreement_names: dict[int, str]) 
         return translate(lang, "change.extra_payout", amount=money(change.amount_cents, lang))
     if isinstance(change, CreditorIbanCorrectionChange):
         return translate(lang, "change.creditor_iban")
+    if isinstance(change, AutonomyStepChange):
+        return translate(
+            lang,
+            "change.autonomy_step",
+            step=change.step,
+            name=translate(lang, f"autonomy.step.{change.step}"),
+        )
     return ""  # pragma: no cover - the union is exhaustive

@@ -33,7 +33,7 @@ from backend.models import (
 from client_app.i18n import translate
 from ledger import AccountKind, AccountRef, holding_cents
 
-OWN_POTS = (AccountKind.AVAILABLE, AccountKind.RESERVED, AccountKind.BUFFER)
+OWN_POTS = (AccountKind.AVAILABLE, AccountKind.RESERVED, AccountKind.BUFFER, AccountKind.SAVINGS)
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?P<month>0[1-9]|1[0-2]))?$")
 
 

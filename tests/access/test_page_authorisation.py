@@ -114,6 +114,19 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("GET", "/deelnemer/{participant_id}/overzichten"): anna_pages(*ANNA_AND_CARLA),
     ("GET", "/deelnemer/{participant_id}/overzichten/{period}"): anna_pages(*ANNA_AND_CARLA),
     ("GET", "/deelnemer/{participant_id}/overzichten/{period}.pdf"): anna_pages(*ANNA_AND_CARLA),
+    # Op weg naar zelf doen (issue 12): both see it; setting aside and taking back are
+    # anna's own acts (her money); asking for the next step is a co-decision proposal
+    ("GET", "/deelnemer/{participant_id}/zelf-doen"): anna_pages(*ANNA_AND_CARLA),
+    ("POST", "/deelnemer/{participant_id}/zelf-doen/spaardoel"): anna_pages(
+        "anna", forbidden=("carla",)
+    ),
+    ("POST", "/deelnemer/{participant_id}/zelf-doen/opzij"): anna_pages(
+        "anna", forbidden=("carla",)
+    ),
+    ("POST", "/deelnemer/{participant_id}/zelf-doen/terug"): anna_pages(
+        "anna", forbidden=("carla",)
+    ),
+    ("POST", "/deelnemer/{participant_id}/zelf-doen/volgende-stap"): DECIDING,
     # The minimal caseworker page
     ("GET", "/hulpverlener"): Rule(allowed=CASEWORKERS),
     ("POST", "/hulpverlener/deelnemer/{participant_id}/noodmelding/{request_id}/gezien"): Rule(

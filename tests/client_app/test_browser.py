@@ -37,6 +37,7 @@ PARTICIPANT_PAGES = (
     "berichten",
     "overzichten",
     "iets-veranderd",
+    "zelf-doen",
     "gegevens",
     "noodknop",
 )

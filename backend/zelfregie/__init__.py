@@ -1,0 +1,1 @@
+"""Zelfregie (issue 12): savings goals (potjes) and steps of autonomy."""
