@@ -10,9 +10,13 @@ from fastapi import FastAPI
 from backend.api import health
 from backend.api.access import install_access_api
 from backend.api.problems import install_problem_handlers
+from backend.bank_import import endpoints as finance_bank
 from backend.config import Settings, get_settings
 from backend.db import make_engine, make_session_factory
 from backend.payments import endpoints as finance_payments
+from backend.plans.appliers import register_plan_appliers
+from backend.privacy_store.install import install_privacy
+from client_app import install_client_app
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,8 +39,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    # Approved proposals become plan versions in the same request.
+    register_plan_appliers()
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(finance_payments.router)
+    app.include_router(finance_bank.router)
     install_access_api(app, settings)
+    install_privacy(app)
+    install_client_app(app)
     return app

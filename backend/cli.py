@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -68,6 +69,10 @@ class FriendlyGroup(click.Group):
 @click.group(cls=FriendlyGroup)
 def main() -> None:
     """Huishoudboekje: budgetbeheer voor gemeenten."""
+    from backend.logging import configure_logging
+
+    # Log lines (JSON, personal data redacted) go to stderr; command output to stdout.
+    configure_logging(level=os.environ.get("HUISHOUDBOEKJE_LOG_LEVEL", "WARNING"))
 
 
 @main.group(cls=FriendlyGroup)
@@ -249,16 +254,80 @@ def users_unlock(username: str) -> None:
     click.echo(f"account {account.username!r} unlocked")
 
 
+@main.command("bench")
+@click.option("--participants", default=1000, show_default=True, type=int)
+@click.option(
+    "--database",
+    "database_url",
+    help="Also run against this database (PostgreSQL: ITS PUBLIC SCHEMA IS DROPPED).",
+)
+@click.option("--no-sqlite", is_flag=True, help="With --database: skip the SQLite run.")
+@click.option("--import-participants", type=int, help="Whose year of statements to import.")
+@click.option("--max-import-entries", type=int, help="Cut the statement to this many entries.")
+@click.option("--clients", default=50, show_default=True, type=int)
+@click.option("--requests", default=3000, show_default=True, type=int)
+@click.option("--seconds", default=30.0, show_default=True, type=float)
+@click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--only", multiple=True, type=click.Choice(["import", "cycle", "pages"]))
+@click.option("--json", "as_json", is_flag=True)
+def bench(
+    participants: int,
+    database_url: str | None,
+    no_sqlite: bool,
+    import_participants: int | None,
+    max_import_entries: int | None,
+    clients: int,
+    requests: int,
+    seconds: float,
+    workers: int,
+    seed: int,
+    only: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Benchmark import, daily cycle and pages of a synthetic municipality (docs/performance.md)."""
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks/ is not installed
+    from benchmarks.bench import run_bench
+
+    results = run_bench(
+        participants=participants,
+        database_url=database_url,
+        import_participants=import_participants,
+        max_import_entries=max_import_entries,
+        clients=clients,
+        requests=requests,
+        seconds=seconds,
+        workers=workers,
+        seed=seed,
+        sqlite=not (no_sqlite and database_url),
+        parts=only or ("import", "cycle", "pages"),
+        echo=(lambda line: click.echo(line, err=True)) if as_json else click.echo,
+    )
+    if as_json:
+        _echo_json(results)
+
+
 def register(group: click.Group, command: Callable[..., Any]) -> None:
     """For feature packages that add their own commands."""
     group.add_command(command)  # type: ignore[arg-type]
 
 
 def _register_feature_commands() -> None:
+    from backend.bank_import.cli import bank
+    from backend.cycle.cli import cycle
     from backend.payments.cli import payments, reconcile
+    from backend.privacy_store.cli import audit, privacy
+    from backend.simulation.cli import simulate
 
+    register(main, bank)
     register(main, payments)
     register(main, reconcile)
+    register(main, cycle)
+    register(main, privacy)
+    register(main, audit)
+    register(main, simulate)
 
 
 _register_feature_commands()

@@ -1,20 +1,56 @@
 """All ORM models, in one package so Alembic sees every table."""
 
+from backend.models.access import CaseloadAssignment, RefreshToken, UserAccount
 from backend.models.agreement import Agreement
+from backend.models.alert import Alert
+from backend.models.bank_import import (
+    BankEntryRecord,
+    BankStatementRecord,
+    SuspenseAssignmentRecord,
+)
 from backend.models.base import Base
+from backend.models.codecision import EmergencyRequest, LifeEvent, Proposal, ProposalEvent
 from backend.models.counterparty import Counterparty
+from backend.models.cycle import CycleRun, CycleState
 from backend.models.ledger import JournalEntryRecord, LedgerAccount, PostingRecord
 from backend.models.municipality import MunicipalBankAccount
+from backend.models.payments import PaymentBatch, PaymentBatchEvent, PaymentInstruction
 from backend.models.people import Household, Participant
+from backend.models.plans import IncomeExpectationRecord, PlanVersionRecord
+from backend.models.privacy import AccessLogRecord, PseudonymisationRecord
+from backend.models.zelfregie import AutonomyStepRecord, SavingsGoal, SavingsMovement
 
 __all__ = [
+    "AccessLogRecord",
     "Agreement",
+    "Alert",
+    "AutonomyStepRecord",
+    "BankEntryRecord",
+    "BankStatementRecord",
     "Base",
+    "CaseloadAssignment",
     "Counterparty",
+    "CycleRun",
+    "CycleState",
+    "EmergencyRequest",
     "Household",
+    "IncomeExpectationRecord",
     "JournalEntryRecord",
     "LedgerAccount",
+    "LifeEvent",
     "MunicipalBankAccount",
     "Participant",
+    "PaymentBatch",
+    "PaymentBatchEvent",
+    "PaymentInstruction",
+    "PlanVersionRecord",
     "PostingRecord",
+    "Proposal",
+    "ProposalEvent",
+    "PseudonymisationRecord",
+    "RefreshToken",
+    "SavingsGoal",
+    "SavingsMovement",
+    "SuspenseAssignmentRecord",
+    "UserAccount",
 ]

@@ -40,21 +40,7 @@ class World:
     zoe: int
 
 
-def _clear_statement_stand_in(session: Session) -> None:
-    """tests.payments.statements may have created a bank_statement table that the
-    per-test truncation does not know about (PostgreSQL keeps it between tests)."""
-    from backend.models import Base
-
-    connection = session.connection()
-    if "bank_statement" not in Base.metadata.tables and inspect(connection).has_table(
-        "bank_statement"
-    ):
-        connection.execute(text("DROP TABLE bank_statement"))
-        session.commit()
-
-
 def build_world(session: Session, settings: Settings) -> World:
-    _clear_statement_stand_in(session)
     add_bank_account(session, iban=MUNICIPAL_IBAN, name=MUNICIPAL_NAME, bic="BNGHNL2G")
     ensure_system_accounts(session)
     household = create_household(session, name="Huishouden De Vries")

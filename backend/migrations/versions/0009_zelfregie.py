@@ -18,7 +18,8 @@ import backend.models.base
 revision: str = "0009_zelfregie"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+# savings_goal and autonomy_step refer to user_account and proposal (0003_access).
+depends_on: str | Sequence[str] | None = ("0003_access",)
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _TS = backend.models.base.UtcDateTime(timezone=True)
