@@ -47,5 +47,11 @@ BENCH_PARTICIPANTS ?= 1000
 bench: install
 	$(BIN)/huishoudboekje bench --participants $(BENCH_PARTICIPANTS) $(if $(BENCH_DATABASE),--database $(BENCH_DATABASE))
 
+## The long reliability suite: 300 crash trials per step (half in cold processes),
+## 5 x 24 simulated months, 50 schemathesis examples per operation and role;
+## PostgreSQL too when HUISHOUDBOEKJE_TEST_POSTGRES_URL is set. See docs/reliability.md.
+reliability: install
+	HUISHOUDBOEKJE_RELIABILITY_LONG=1 $(BIN)/pytest tests/reliability tests/cycle/test_robustness.py tests/payments/test_batches.py tests/bank_import/test_concurrency.py tests/bank/test_fuzz.py
+
 clean:
 	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm .pytest_cache .mypy_cache .ruff_cache
