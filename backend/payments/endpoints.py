@@ -54,7 +54,9 @@ def _finance_user_from_policy() -> Callable[..., FinanceUser]:
 
     # The annotation stays `Any`: the Principal class is imported here, not at module level.
     def dependency(principal: Any = Depends(finance_principal)) -> FinanceUser:  # noqa: B008
-        return FinanceUser(username=principal.username, user_id=principal.user_id)
+        return FinanceUser(
+            username=principal.username, user_id=principal.user_id, principal=principal
+        )
 
     return dependency
 
@@ -138,13 +140,31 @@ class CancelIn(BaseModel):
     )
 
 
-def _detail(session: Session, batch_id: int) -> BatchDetailOut:
+def _log_payee_reads(session: Session, user: FinanceUser, participant_ids: set[int]) -> None:
+    """A batch shows payees (for living money: the participant) and amounts: every
+    participant in it is recorded in the access log, like any other read."""
+    if user.principal is None:
+        return
+    from backend.access.policy import record_participant_access
+    from privacy.activities import PAYMENTS
+
+    for participant_id in sorted(participant_ids):
+        record_participant_access(
+            session,
+            user.principal,  # type: ignore[arg-type]
+            participant_id,
+            activity=PAYMENTS,
+        )
+
+
+def _detail(session: Session, batch_id: int, user: FinanceUser) -> BatchDetailOut:
     batch = batch_service.get_batch(session, batch_id)
+    instructions = batch_service.batch_instructions(session, batch_id)
+    _log_payee_reads(session, user, {instruction.participant_id for instruction in instructions})
     return BatchDetailOut(
         **batch_summary(batch),
         instructions=[
-            InstructionOut(**instruction_summary(instruction))
-            for instruction in batch_service.batch_instructions(session, batch_id)
+            InstructionOut(**instruction_summary(instruction)) for instruction in instructions
         ],
         events=[
             EventOut(
@@ -205,7 +225,7 @@ def propose(session: WriteSession, user: FinanceUserDep) -> list[BatchOut]:
     summary="One batch with control sum, file hashes, payments and history",
 )
 def batch_detail(batch_id: int, session: DbSession, user: FinanceUserDep) -> BatchDetailOut:
-    return _detail(session, batch_id)
+    return _detail(session, batch_id, user)
 
 
 @router.post(
@@ -219,7 +239,7 @@ def prepare(
     batch_service.prepare_batch(
         session, batch_id, actor=user.username, expected_version=body.expected_version
     )
-    return _detail(session, batch_id)
+    return _detail(session, batch_id, user)
 
 
 @router.post(
@@ -233,7 +253,7 @@ def approve(
     batch_service.approve_batch(
         session, batch_id, actor=user.username, expected_version=body.expected_version
     )
-    return _detail(session, batch_id)
+    return _detail(session, batch_id, user)
 
 
 @router.post(
@@ -277,7 +297,7 @@ def cancel(
     batch_service.cancel_batch(
         session, batch_id, actor=user.username, reason=body.reason, release=body.release
     )
-    return _detail(session, batch_id)
+    return _detail(session, batch_id, user)
 
 
 @router.get("/reconciliation", summary="Ledger against bank statements and payments")

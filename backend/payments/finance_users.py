@@ -26,6 +26,9 @@ FINANCE_ROLE = "finance"
 class FinanceUser:
     username: str
     user_id: int
+    # The logged-in principal (API routes); None for the CLI. Reads of participants'
+    # payments are access-logged through it.
+    principal: object | None = None
 
 
 def resolve_finance_user(session: Session, name: str | None) -> FinanceUser:

@@ -251,3 +251,32 @@ def test_concurrent_appends_never_fork_the_chain(
         result = verify_chain(session, batch_rows=7)
     assert result.ok, result.broken
     assert result.checked == writers * appends
+
+
+def test_a_finance_user_reading_a_batch_records_every_payee_participant(
+    client: TestClient,
+    demo: Demo,
+    as_user: Headers,
+    session_factory: sessionmaker[Session],
+) -> None:
+    from backend.models import PaymentInstruction
+
+    batches = client.post("/api/finance/batches/propose", headers=as_user("fenna")).json()
+    assert batches, "the demo seed leaves payments to batch"
+    before = len(records(session_factory))
+    batch_id = batches[0]["id"]
+    response = client.get(f"/api/finance/batches/{batch_id}", headers=as_user("fenna"))
+    assert response.status_code == 200
+    new = records(session_factory)[before:]
+    with session_factory() as session:
+        payees = set(
+            session.scalars(
+                select(PaymentInstruction.participant_id).where(
+                    PaymentInstruction.batch_id == batch_id
+                )
+            )
+        )
+    assert payees
+    assert {record.participant_id for record in new} == payees
+    assert {record.actor_user_id for record in new} == {demo.users["fenna"]}
+    assert {record.processing_activity for record in new} == {"betalingen"}
