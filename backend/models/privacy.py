@@ -19,6 +19,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.models import append_only
 from backend.models.base import Base, BigIntId, UtcDateTime, utcnow
 
 
@@ -58,42 +59,11 @@ GUARDED_TABLES = ("access_log", "pseudonymisation")
 
 
 def guard_statements(dialect: str, *, create: bool) -> list[str]:
-    """Triggers that refuse UPDATE and DELETE on the privacy tables (or drop them).
-
-    Kept here, not only in the migration, so tests that play an attacker can drop
-    the guard and put it back.
-    """
-    if dialect == "sqlite":
-        if not create:
-            return [
-                f"DROP TRIGGER IF EXISTS {table}_no_{action}"
-                for table in GUARDED_TABLES
-                for action in ("update", "delete")
-            ]
-        return [
-            f"CREATE TRIGGER IF NOT EXISTS {table}_no_{action.lower()} BEFORE {action} ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: rows cannot be changed'); END"
-            for table in GUARDED_TABLES
-            for action in ("UPDATE", "DELETE")
-        ]
-    if dialect == "postgresql":
-        if not create:
-            return [
-                *(
-                    f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}"
-                    for table in GUARDED_TABLES
-                ),
-                "DROP FUNCTION IF EXISTS privacy_append_only()",
-            ]
-        return [
-            "CREATE OR REPLACE FUNCTION privacy_append_only() RETURNS trigger "
-            "LANGUAGE plpgsql AS $$ "
-            "BEGIN RAISE EXCEPTION USING MESSAGE = TG_TABLE_NAME "
-            "|| ' is append-only: rows cannot be changed'; END $$",
-            *(
-                f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION privacy_append_only()"
-                for table in GUARDED_TABLES
-            ),
-        ]
-    raise ValueError(f"no append-only guard for database {dialect!r}")
+    """Triggers that refuse UPDATE and DELETE on the privacy tables (or drop them)."""
+    return append_only.guard_statements(
+        dialect,
+        GUARDED_TABLES,
+        create=create,
+        function_name="privacy_append_only",
+        message="privacy records are append-only: rows cannot be changed",
+    )

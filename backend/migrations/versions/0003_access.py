@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import backend.models.base  # noqa: F401  (custom column types)
+from backend.models import append_only
 
 
 revision: str = '0003_access'
@@ -157,28 +158,13 @@ def upgrade() -> None:
 
 def _history_guard(dialect: str, *, create: bool) -> list[str]:
     """proposal_event is the co-decision history: the database refuses UPDATE and DELETE."""
-    if dialect == "sqlite":
-        if not create:
-            return [f"DROP TRIGGER IF EXISTS proposal_event_no_{action}" for action in ("update", "delete")]
-        return [
-            f"CREATE TRIGGER IF NOT EXISTS proposal_event_no_{action.lower()} BEFORE {action} "
-            "ON proposal_event BEGIN SELECT RAISE(ABORT, 'proposal history is append-only'); END"
-            for action in ("UPDATE", "DELETE")
-        ]
-    if dialect == "postgresql":
-        if not create:
-            return [
-                "DROP TRIGGER IF EXISTS proposal_event_append_only ON proposal_event",
-                "DROP FUNCTION IF EXISTS proposal_event_append_only()",
-            ]
-        return [
-            "CREATE OR REPLACE FUNCTION proposal_event_append_only() RETURNS trigger "
-            "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION USING MESSAGE = "
-            "'proposal history is append-only'; END $$",
-            "CREATE OR REPLACE TRIGGER proposal_event_append_only BEFORE UPDATE OR DELETE "
-            "ON proposal_event FOR EACH ROW EXECUTE FUNCTION proposal_event_append_only()",
-        ]
-    raise ValueError(f"no append-only guard for database {dialect!r}")
+    return append_only.guard_statements(
+        dialect,
+        ("proposal_event",),
+        create=create,
+        function_name="proposal_event_append_only",
+        message="proposal history is append-only",
+    )
 
 
 def downgrade() -> None:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import backend.models.base  # noqa: F401  (custom column types)
+from backend.models import append_only
 
 
 revision: str = '0004_plans'
@@ -99,28 +100,14 @@ def upgrade() -> None:
 
 def _immutable_statements(dialect: str, *, create: bool) -> list[str]:
     """Plan versions are never changed: a change is a new version."""
-    message = "plan versions are immutable: store a new version instead"
-    if dialect == "sqlite":
-        if not create:
-            return [f"DROP TRIGGER IF EXISTS plan_version_no_{action}" for action in ("update", "delete")]
-        return [
-            f"CREATE TRIGGER IF NOT EXISTS plan_version_no_{action.lower()} BEFORE {action} "
-            f"ON plan_version BEGIN SELECT RAISE(ABORT, '{message}'); END"
-            for action in ("UPDATE", "DELETE")
-        ]
-    if dialect == "postgresql":
-        if not create:
-            return [
-                "DROP TRIGGER IF EXISTS plan_version_immutable ON plan_version",
-                "DROP FUNCTION IF EXISTS plan_version_immutable()",
-            ]
-        return [
-            "CREATE OR REPLACE FUNCTION plan_version_immutable() RETURNS trigger "
-            f"LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '{message}'; END $$",
-            "CREATE OR REPLACE TRIGGER plan_version_immutable BEFORE UPDATE OR DELETE "
-            "ON plan_version FOR EACH ROW EXECUTE FUNCTION plan_version_immutable()",
-        ]
-    raise ValueError(f"no immutability guard for database {dialect!r}")
+    return append_only.guard_statements(
+        dialect,
+        ("plan_version",),
+        create=create,
+        function_name="plan_version_immutable",
+        message="plan versions are immutable: store a new version instead",
+        trigger_suffix="immutable",
+    )
 
 
 def downgrade() -> None:
