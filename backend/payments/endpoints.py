@@ -1,70 +1,38 @@
 """Finance API: payment batches (four eyes), SEPA files and reconciliation.
 
-Authorisation goes through ONE module-level dependency, `current_finance_user`:
-- when the access layer is present (`backend.access.dependencies`), it is the policy
-  layer's `require_roles(Role.FINANCE)` turned into a `FinanceUser` (bearer token);
-- only when the access layer is absent, it reads the `X-Finance-User` header (demo
-  mode only) and checks that name with `resolve_finance_user`.
-Replacing it (or `app.dependency_overrides[current_finance_user]`) changes every route.
+Authorisation goes through ONE module-level dependency, `current_finance_user`: the
+policy layer's `require_roles(Role.FINANCE)` turned into a `FinanceUser` (bearer
+token). Overriding it (`app.dependency_overrides[current_finance_user]`) changes
+every route.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from backend.access.dependencies import require_roles
+from backend.access.policy import Principal
+from backend.access.roles import Role
 from backend.api.deps import DbSession
-from backend.errors import Unauthorized
 from backend.payments import batches as batch_service
 from backend.payments.errors import BatchStateConflict
-from backend.payments.finance_users import FinanceUser, resolve_finance_user
+from backend.payments.finance_users import FinanceUser
 from backend.payments.reconcile import reconcile
 from backend.payments.sepa_file import FORMATS
 from backend.payments.views import batch_summary, instruction_summary
 
-ACCESS_DEPENDENCIES_MODULE = "backend.access.dependencies"
 
-
-def access_layer_present() -> bool:
-    return importlib.util.find_spec(ACCESS_DEPENDENCIES_MODULE) is not None
-
-
-def _finance_user_from_header(
-    request: Request,
-    session: DbSession,
-    x_finance_user: Annotated[str | None, Header()] = None,
+def current_finance_user(
+    principal: Principal = Depends(require_roles(Role.FINANCE)),  # noqa: B008
 ) -> FinanceUser:
-    """Interim: the name in X-Finance-User, checked like a login (demo mode only)."""
-    if not request.app.state.settings.demo:
-        raise Unauthorized("the X-Finance-User header is only accepted in demo mode")
-    return resolve_finance_user(session, x_finance_user)
+    """The acting finance user for every finance route."""
+    return FinanceUser(username=principal.username, user_id=principal.user_id, principal=principal)
 
-
-def _finance_user_from_policy() -> Callable[..., FinanceUser]:
-    from backend.access.dependencies import require_roles
-    from backend.access.roles import Role
-
-    finance_principal = require_roles(Role.FINANCE)
-
-    # The annotation stays `Any`: the Principal class is imported here, not at module level.
-    def dependency(principal: Any = Depends(finance_principal)) -> FinanceUser:  # noqa: B008
-        return FinanceUser(
-            username=principal.username, user_id=principal.user_id, principal=principal
-        )
-
-    return dependency
-
-
-current_finance_user: Callable[..., FinanceUser] = (
-    _finance_user_from_policy() if access_layer_present() else _finance_user_from_header
-)
-"""The acting finance user for every finance route."""
 
 FinanceUserDep = Annotated[FinanceUser, Depends(current_finance_user)]
 

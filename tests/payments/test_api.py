@@ -16,7 +16,7 @@ from backend.api.deps import DbSession
 from backend.app import create_app
 from backend.clock import today_amsterdam
 from backend.config import Settings
-from backend.payments.endpoints import access_layer_present, current_finance_user
+from backend.payments.endpoints import current_finance_user
 from backend.payments.finance_users import FinanceUser, resolve_finance_user
 from backend.payments.sepa_file import check_file
 from tests.payments.conftest import add_finance_user, build_world, make_payment
@@ -122,11 +122,10 @@ def test_unknown_user_is_refused(client: TestClient) -> None:
     assert response.status_code == 401
 
 
-def test_the_seam_without_override(session: Session, settings: Settings) -> None:
+def test_a_finance_user_header_is_not_a_login(session: Session, settings: Settings) -> None:
     build_world(session, settings)
     add_finance_user(session, "fenna")
     with TestClient(create_app(settings)) as client:
         response = client.get("/api/finance/batches", headers=_as("fenna"))
-    # With the access layer the header is ignored (bearer tokens only); without it the
-    # header names a finance user in demo mode.
-    assert response.status_code == (401 if access_layer_present() else 200)
+    # The header names nobody: finance routes take bearer tokens only.
+    assert response.status_code == 401
