@@ -1,4 +1,8 @@
-"""A simple message catalogue: one JSON file per language, flat keys.
+"""A simple message catalogue: JSON files per language, flat keys.
+
+`nl.json` holds the shared texts; a feature may keep its own texts in
+`nl.<feature>.json` (and `en.<feature>.json`). They are merged, and a key defined
+in two files is refused so one file never silently overrides another.
 
 Dutch (`nl.json`, language level B1) is the default; English (`en.json`) is the
 switch. A municipality can change wording by editing the files; a test checks
@@ -24,9 +28,18 @@ def catalogue(lang: str) -> dict[str, str]:
     """The messages of one language (`lang` must be one of LANGUAGES)."""
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}")
-    data = json.loads((CATALOGUE_DIR / f"{lang}.json").read_text(encoding="utf-8"))
-    assert isinstance(data, dict) and all(isinstance(value, str) for value in data.values())
-    return data
+    merged: dict[str, str] = {}
+    for path in sorted(CATALOGUE_DIR.glob(f"{lang}.*json")):
+        if path.name != f"{lang}.json" and not path.name.startswith(f"{lang}."):
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise ValueError(f"{path.name}: expected an object of strings")
+        twice = sorted(set(merged) & set(data))
+        if twice:
+            raise ValueError(f"{path.name}: keys already defined in another file: {twice}")
+        merged.update(data)
+    return merged
 
 
 def language(value: str | None) -> str:
