@@ -7,9 +7,10 @@ joined. What is needed for the next step is computed by the pure
 rules.zelfregie.next_step_conditions from facts gathered here: arrears alerts
 raised by the engine since the step started, and the buffer against its target.
 
-Not yet here (see issue 12): the behaviour of steps 2-4 in the engine (the
-participant choosing payout day and size; paying own fixed costs with the
-fallback after a missed payment; the handover at step 4).
+What the steps change: step 2 in backend.zelfregie.payout_choice (the participant's
+own payout choices within limits are approved at once), step 3 in
+backend.zelfregie.self_payment and the rules engine (fixed costs they pay
+themselves, with the fallback after a missed payment).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from backend.models import Alert, AutonomyStepRecord, Participant, Proposal
 from rules.zelfregie import AutonomyStep, NextStep, StepFacts, next_step_conditions
 
 ARREARS_ALERT = "arrears"
+SELF_PAYMENT_MISSED_ALERT = "self_payment_missed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +76,20 @@ def step_view(
             )
         )
     ]
+    missed = [
+        created.astimezone(AMSTERDAM).date()
+        for created in session.scalars(
+            select(Alert.created_at).where(
+                Alert.participant_id == participant_id, Alert.kind == SELF_PAYMENT_MISSED_ALERT
+            )
+        )
+    ]
     facts = StepFacts(
         step,
         step_since=since,
         today=today,
         arrears_on=arrears,
+        missed_own_payments_on=missed,
         buffer_cents=buffer_cents,
         buffer_target_cents=buffer_target_cents,
     )

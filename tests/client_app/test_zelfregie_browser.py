@@ -61,3 +61,48 @@ def test_anna_sees_her_step_the_next_step_and_her_goal_progress(
     assert page.locator(".hb-bar__fill--20").count() == 1
     assert "Met € 50,00 per maand heb je het op" in page.content()
     check_page(page, "participant-zelf-doen")
+
+
+def test_at_step_3_bram_sees_his_payout_limits_and_can_choose_a_bill_to_pay_himself(
+    live_server: LiveServer,
+    new_page: Callable[..., Any],
+    log_in: Callable[..., None],
+) -> None:
+    """Steps 2 and 3 (issue 12): the limits for choosing living money and the fixed costs
+    one may pay oneself. Bram is put at step 3 directly (the co-decision path is
+    tests/zelfregie's); the page passes axe."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from backend.db import make_engine, make_session_factory, transaction
+    from backend.models import AutonomyStepRecord, UserAccount
+    from backend.models.base import utcnow
+
+    engine = make_engine(live_server.database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            bram = session.scalar(
+                select(UserAccount.participant_id).where(UserAccount.username == "bram")
+            )
+            assert bram is not None
+            session.add(
+                AutonomyStepRecord(
+                    participant_id=bram,
+                    step=3,
+                    effective_from=dt.date(2000, 1, 1),
+                    created_at=utcnow(),
+                )
+            )
+    finally:
+        engine.dispose()
+    page = new_page(width=360)
+    log_in(page, "bram")
+    page.click("nav a:has-text('Zelf doen')")
+    page.wait_for_load_state("load")
+    assert "Stap 3 van 4: Zelf betalen." in page.get_by_test_id("current-step").inner_text()
+    limits = page.get_by_test_id("payout-limits").inner_text()
+    assert re.search(r"tussen € [\d.,]+ en € [\d.,]+ per maand", limits), limits
+    costs = page.get_by_test_id("own-costs")
+    assert costs.locator("button:has-text('Deze rekening zelf betalen')").count() >= 1
+    check_page(page, "participant-zelf-doen-step-3")
