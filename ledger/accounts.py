@@ -26,6 +26,11 @@ class AccountKind(enum.StrEnum):
     # Money the participant set aside for their own savings goals (potjes). Theirs:
     # withdrawing it back to `available` needs no approval.
     SAVINGS = "savings"
+    # The municipality's claim on former participants: the part of a buffer advance
+    # their buffer could not repay when participation ended (backend.ending). A system
+    # account, so that every account of an ended participant closes at zero while the
+    # debt stays visible; it is only ever zero or negative (a debt owed to us).
+    ADVANCE_CLAIM = "advance_claim"
 
 
 PARTICIPANT_ACCOUNT_KINDS: tuple[AccountKind, ...] = (
@@ -36,7 +41,11 @@ PARTICIPANT_ACCOUNT_KINDS: tuple[AccountKind, ...] = (
     AccountKind.BUFFER_ADVANCE,
     AccountKind.SAVINGS,
 )
-SYSTEM_ACCOUNT_KINDS: tuple[AccountKind, ...] = (AccountKind.SUSPENSE, AccountKind.IN_TRANSIT)
+SYSTEM_ACCOUNT_KINDS: tuple[AccountKind, ...] = (
+    AccountKind.SUSPENSE,
+    AccountKind.IN_TRANSIT,
+    AccountKind.ADVANCE_CLAIM,
+)
 
 # Accounts whose holding may never go below zero. buffer_advance is the one
 # participant account that carries a debt to the municipality.

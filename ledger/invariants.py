@@ -77,7 +77,7 @@ def check_balances(raw_balances: Mapping[AccountRef, int]) -> list[Violation]:
                     account=account.label(),
                 )
             )
-        if account.kind is AccountKind.BUFFER_ADVANCE and holding > 0:
+        if account.kind in (AccountKind.BUFFER_ADVANCE, AccountKind.ADVANCE_CLAIM) and holding > 0:
             violations.append(
                 Violation(
                     "account.advance_positive",

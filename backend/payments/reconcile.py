@@ -314,14 +314,17 @@ def reconcile(session: Session, *, as_of: dt.date | None = None) -> Reconciliati
     participants = -sum(raw.get(kind, 0) for kind in PARTICIPANT_KINDS)
     suspense = -raw.get(str(AccountKind.SUSPENSE), 0)
     in_transit = -raw.get(str(AccountKind.IN_TRANSIT), 0)
+    # What former participants still owe on an advance (backend.ending): zero or negative.
+    advance_claims = -raw.get(str(AccountKind.ADVANCE_CLAIM), 0)
     bank = raw.get(str(AccountKind.BANK), 0)
-    held = participants + suspense + in_transit
+    held = participants + suspense + in_transit + advance_claims
     totals = {
         "bank_cents": bank,
         "participants_cents": participants,
         "suspense_cents": suspense,
         "in_transit_cents": in_transit,
         "payable_cents": -raw.get(str(AccountKind.PAYABLE), 0),
+        "advance_claims_cents": advance_claims,
         "held_cents": held,
     }
     if held != bank:
