@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, String
+from sqlalchemy import Date, ForeignKey, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, BigIntId, UtcDateTime, utcnow
@@ -19,6 +19,10 @@ class Household(Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # Who lives in it, as the caseworker noted at onboarding (0016_household): counts
+    # only, no names; None when not known. The insight page's default household type.
+    adults: Mapped[int | None] = mapped_column(SmallInteger)
+    children: Mapped[int | None] = mapped_column(SmallInteger)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
