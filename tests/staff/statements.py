@@ -21,7 +21,13 @@ UNKNOWN_PAYER = PartySpec("Onbekende Gever", "NL91ABNA0417164300", None)
 
 
 def statement_with_unknown_credit(
-    *, day: dt.date, opening_cents: int, amount_cents: int = 5_000, statement_id: str = "STAFF-1"
+    *,
+    day: dt.date,
+    opening_cents: int,
+    amount_cents: int = 5_000,
+    statement_id: str = "STAFF-1",
+    remittance: str = "Gift voor Anna de Vries",
+    payer: PartySpec = UNKNOWN_PAYER,
 ) -> bytes:
     """One statement: an unknown credit of `amount_cents` (it lands in suspense)."""
     entry = EntrySpec(
@@ -35,8 +41,8 @@ def statement_with_unknown_credit(
             TransactionSpec(
                 amount_cents=amount_cents,
                 end_to_end_id="NOTPROVIDED",
-                debtor=UNKNOWN_PAYER,
-                unstructured=("Gift voor Anna de Vries",),
+                debtor=payer,
+                unstructured=(remittance,),
             ),
         ),
     )

@@ -1,0 +1,86 @@
+"""The participant sees the caseworker's notes (never the internal ones) and the
+kantelgesprekken in the app (Berichten)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+
+from tests.staff.conftest import Demo, csrf_from
+
+Login = Callable[..., TestClient]
+
+
+def _post(client: TestClient, path: str, page: str, **fields: str) -> None:
+    token = csrf_from(client.get(page).text)
+    response = client.post(path, data={"csrf_token": token, **fields}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+
+
+def test_anna_sees_notes_and_reviews_but_never_an_internal_note(login: Login, demo: Demo) -> None:
+    anna, bram = demo.participants["anna"], demo.participants["bram"]
+    carla = login("carla")
+    base = f"/hulpverlener/deelnemer/{anna}"
+    _post(carla, f"{base}/notitie", base, tekst="We bellen maandag over de huur.")
+    _post(
+        carla,
+        f"{base}/notitie",
+        base,
+        tekst="Geheime melding Veilig Thuis.",
+        intern="ja",
+        reden="Veiligheid van de deelnemer.",
+    )
+    _post(
+        carla, f"{base}/kantelgesprek", base, datum="2026-12-10", onderwerpen="Buffer en vakantie"
+    )
+    _post(carla, f"{base}/kantelgesprek", base, datum="2026-11-20", onderwerpen="Huurverhoging")
+    review_id = carla.get(base).text.split("/kantelgesprek/", 1)[1].split("/", 1)[0]
+    _post(
+        carla,
+        f"{base}/kantelgesprek/{review_id}/uitkomst",
+        base,
+        uitkomst="Leefgeld blijft gelijk; buffer sneller opbouwen.",
+    )
+
+    page = login("anna").get(f"/deelnemer/{anna}/berichten")
+    assert page.status_code == 200
+    html = page.text
+    assert "We bellen maandag over de huur." in html
+    assert "Geschreven door Carla Bakker (budgetcoach)" in html
+    assert "Buffer en vakantie" in html and "10 december 2026" in html
+    assert "Huurverhoging" in html
+    assert "Leefgeld blijft gelijk; buffer sneller opbouwen." in html
+    assert "Dit gesprek is nog niet geweest." in html  # the one without an outcome
+    # Internal: neither the note nor its reason, anywhere in the app.
+    for path in ("berichten", "overzicht", "afspraken", "gegevens"):
+        text = login("anna").get(f"/deelnemer/{anna}/{path}").text
+        assert "Geheime melding" not in text, path
+        assert "Veiligheid van de deelnemer" not in text, path
+    # The caseworker looking at the participant's app view sees what anna sees.
+    as_participant = login("carla").get(f"/deelnemer/{anna}/berichten").text
+    assert "We bellen maandag over de huur." in as_participant
+    assert "Geheime melding" not in as_participant
+    # bram sees nothing of anna's.
+    bram_page = login("bram").get(f"/deelnemer/{bram}/berichten").text
+    assert "We bellen maandag" not in bram_page
+    assert "Huurverhoging" not in bram_page
+    assert "Er zijn nog geen notities." in bram_page
+
+
+def test_the_data_export_keeps_internal_notes_out_too(login: Login, demo: Demo) -> None:
+    """The participant's own data download must not leak an internal note either."""
+    anna = demo.participants["anna"]
+    carla = login("carla")
+    base = f"/hulpverlener/deelnemer/{anna}"
+    _post(
+        carla,
+        f"{base}/notitie",
+        base,
+        tekst="Interne afweging schuldhulp.",
+        intern="ja",
+        reden="Overleg.",
+    )
+    export = login("anna").get(f"/deelnemer/{anna}/gegevens/download")
+    assert export.status_code == 200
+    assert "Interne afweging schuldhulp." not in export.text
