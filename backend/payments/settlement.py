@@ -6,6 +6,11 @@ Called by the bank-statement import inside its transaction, once per bank entry:
 - `return_payment`: a credit returning a settled payment        bank → source account
 - `reject_payment` (pain.002 RJCT, before settlement)          in_transit → source account
 
+A return or rejection entry carries `rules.payment_outcome_metadata`: which
+instruction, which rule paid it (and for a fixed cost its agreement and due date), the
+account the money went back to and the bank's reason code. The daily cycle reads that,
+not the entry's key.
+
 Each checks everything first and writes nothing when it refuses: a
 `PaymentMatchError` (unknown payment, amount or account mismatch, wrong state) tells
 the importer to put the bank entry in suspense. A replay of the same bank entry (same
@@ -24,7 +29,12 @@ from sqlalchemy.orm import Session
 
 from backend.iban import validate_iban
 from backend.ledger_store import post_entries
-from backend.models import MunicipalBankAccount, PaymentBatch, PaymentInstruction
+from backend.models import (
+    JournalEntryRecord,
+    MunicipalBankAccount,
+    PaymentBatch,
+    PaymentInstruction,
+)
 from backend.models.base import utcnow
 from backend.payments.alerts import raise_alert
 from backend.payments.batches import refresh_batch_outcome
@@ -36,6 +46,8 @@ from backend.payments.errors import (
 )
 from backend.payments.instructions import SOURCE_WORDS_EN, SOURCE_WORDS_NL, payee_words
 from ledger import AccountKind, AccountRef, JournalEntry, Money, Posting
+from rules import payment_outcome_metadata
+from rules.state import META_AGREEMENT_ID, META_DUE_DATE
 
 BANK_ACTOR = "bank-import"
 REGULATORY_REASONS = frozenset({"RR01", "RR02", "RR03", "RR04"})
@@ -103,6 +115,28 @@ def _instruction(session: Session, end_to_end_id: str) -> PaymentInstruction:
     if instruction is None:
         raise UnknownPayment(f"no payment has EndToEndId {end_to_end_id!r}")
     return instruction
+
+
+def _outcome_metadata(
+    session: Session, instruction: PaymentInstruction, code: str | None
+) -> tuple[tuple[str, str], ...]:
+    """Metadata for the entry that books a returned or rejected payment: from the
+    instruction and the entry that made it payable (its rule, fixed cost, due date)."""
+    row = session.execute(
+        select(JournalEntryRecord.reason_code, JournalEntryRecord.entry_metadata).where(
+            JournalEntryRecord.id == instruction.payable_entry_id
+        )
+    ).one_or_none()
+    payment_rule, metadata = (row[0], row[1] or {}) if row is not None else ("", {})
+    return payment_outcome_metadata(
+        instruction_id=instruction.id,
+        end_to_end_id=instruction.end_to_end_id,
+        payment_rule=str(payment_rule or instruction.kind),
+        source_kind=instruction.source_kind,
+        agreement_id=metadata.get(META_AGREEMENT_ID),
+        due_date=metadata.get(META_DUE_DATE),
+        return_reason=code,
+    )
 
 
 def _check_account(session: Session, instruction_or_batch_account_id: int, bank_iban: str) -> str:
@@ -356,6 +390,7 @@ def return_payment(
             Posting(AccountRef.bank(iban), amount_cents),
             Posting(AccountRef.of_participant(instruction.participant_id, source), -amount_cents),
         ),
+        metadata=_outcome_metadata(session, instruction, code),
     )
     # All or nothing inside the importer's transaction, which goes on after a refusal.
     with session.begin_nested():
@@ -439,6 +474,7 @@ def reject_payment(
                 -instruction.amount_cents,
             ),
         ),
+        metadata=_outcome_metadata(session, instruction, code),
     )
     # All or nothing inside the importer's transaction, which goes on after a refusal.
     with session.begin_nested():
