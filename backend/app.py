@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,6 +27,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # What exists at startup (modules, schemas, templates) lives as long as the
+        # process: keep it out of the collector's full passes, which otherwise stalled
+        # every request of the worker for 250-400 ms (docs/performance.md). Once per
+        # process (a test process starts many apps).
+        if gc.get_freeze_count() == 0:
+            gc.collect()
+            gc.freeze()
         yield
         engine.dispose()
 

@@ -30,7 +30,17 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     url = normalise_url(url)
     if is_sqlite(url):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # No upper bound on the pool: SQLite connections are cheap, and a bounded pool
+        # deadlocks under load (measured: docs/performance.md) when every slot is taken
+        # by requests waiting for the one write lock while the holder of that lock needs
+        # a second connection (e.g. the log redactor loading names). Waiting happens in
+        # SQLite's busy handler (busy_timeout) instead.
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=pool_size,
+            max_overflow=-1,
+        )
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)

@@ -40,6 +40,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +71,16 @@ def in_child(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, A
     queue = context.Queue()
     process = context.Process(target=_child_main, args=(queue, function, args))
     process.start()
-    status, payload = queue.get()
+    while True:  # a child that dies before reporting (e.g. at import) must not hang us
+        try:
+            status, payload = queue.get(timeout=5)
+            break
+        except Empty:
+            if not process.is_alive():
+                raise RuntimeError(
+                    f"{function.__name__}: the child process ended with exit code "
+                    f"{process.exitcode} without a result"
+                ) from None
     process.join()
     if status != "ok":
         raise RuntimeError(f"{function.__name__} failed: {payload}")
@@ -405,11 +415,26 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def load_generator(
-    port: int, participant_ids: list[int], clients: int, requests: int, seconds: float
+    port: int,
+    participant_ids: list[int],
+    clients: int,
+    requests: int,
+    seconds: float,
+    think_ms: float = 0.0,
 ) -> dict[str, Any]:
     """Runs in its own process: `clients` concurrent keep-alive clients, each logged in
-    once, then requests until `requests` are done or `seconds` have passed."""
+    once, then requests until `requests` are done or `seconds` have passed.
+
+    `think_ms` = 0: each client sends its next request as soon as it has the answer
+    (a closed loop: the server is saturated and latency is mostly queueing, Little's
+    law: clients / throughput). `think_ms` > 0: each client waits 0.5-1.5 x that
+    between requests (people reading a page), so the latency is the server's answer
+    time at that offered load."""
+    import random
+
     import httpx
+
+    pause = random.Random(7)
 
     base = f"http://127.0.0.1:{port}"
     participant_clients, _ = _split(clients)
@@ -453,12 +478,22 @@ def load_generator(
             logged_in["count"] += 1
             await ready.wait()
             turn = index
+            if think_ms:  # spread the clients' first requests over one think time
+                await asyncio.sleep(pause.uniform(0, think_ms) / 1000)
             while budget["left"] > 0 and time.perf_counter() < deadline_box[0]:
+                if think_ms and turn != index:
+                    await asyncio.sleep(pause.uniform(0.5, 1.5) * think_ms / 1000)
+                    if budget["left"] <= 0 or time.perf_counter() >= deadline_box[0]:
+                        break
                 budget["left"] -= 1
                 name, path = targets[turn % len(targets)]
                 turn += 1
                 started = time.perf_counter()
-                response = await client.get(path)
+                try:
+                    response = await client.get(path)
+                except httpx.TransportError as error:  # counted, not fatal
+                    errors.append(f"{path}: {error!r}")
+                    continue
                 elapsed = (time.perf_counter() - started) * 1000
                 if response.status_code != 200:
                     errors.append(f"{path}: {response.status_code}")
@@ -483,6 +518,7 @@ def load_generator(
         "pages_errors": len(errors),
         "pages_first_errors": errors[:3],
         "pages_seconds": round(elapsed, 2),
+        "pages_think_ms": think_ms,
         "pages_cpu_seconds_load_generator": round(time.process_time(), 2),
     }
     for name, values in latencies.items():
@@ -498,8 +534,15 @@ def load_generator(
 
 
 def pages_part(
-    url: str, clients: int, requests: int, seconds: float, workers: int
+    url: str,
+    clients: int,
+    requests: int,
+    seconds: float,
+    workers: int,
+    think_ms: tuple[float, ...] = (0.0,),
 ) -> dict[str, Any]:
+    """The pages under load, once per think time (the first run's keys are unprefixed;
+    a later run with think time T has its keys prefixed `think{T}_`)."""
     setup = in_child(pages_setup, url, clients)
     port = _free_port()
     env = {
@@ -513,22 +556,29 @@ def pages_part(
             sys.executable, "-m", "uvicorn", "backend.app:create_app", "--factory",
             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
             "--log-level", "warning", "--no-access-log",
+            # Clients wait for each other's logins before the clock starts: keep their
+            # connections open meanwhile (uvicorn's default closes idle ones after 5 s).
+            "--timeout-keep-alive", "120",
         ],
         cwd=ROOT,
         env=env,
     )  # fmt: skip
     try:
         _wait_for(port, server)
-        processes = [server.pid, *_children(server.pid)]
-        cpu_before = sum(_cpu_seconds(pid) for pid in processes)
-        result = in_child(
-            load_generator, port, setup["participant_ids"], clients, requests, seconds
-        )
-        processes = [server.pid, *_children(server.pid)]
-        result["pages_cpu_seconds_server"] = round(
-            sum(_cpu_seconds(pid) for pid in processes) - cpu_before, 2
-        )
-        result["pages_server_peak_rss_mb"] = round(sum(_vm_hwm_mb(pid) for pid in processes), 1)
+        result: dict[str, Any] = {}
+        for number, think in enumerate(think_ms):
+            processes = [server.pid, *_children(server.pid)]
+            cpu_before = sum(_cpu_seconds(pid) for pid in processes)
+            found = in_child(
+                load_generator, port, setup["participant_ids"], clients, requests, seconds, think
+            )
+            processes = [server.pid, *_children(server.pid)]
+            found["pages_cpu_seconds_server"] = round(
+                sum(_cpu_seconds(pid) for pid in processes) - cpu_before, 2
+            )
+            found["pages_server_peak_rss_mb"] = round(sum(_vm_hwm_mb(pid) for pid in processes), 1)
+            prefix = "" if number == 0 else f"think{think:g}_"
+            result.update({f"{prefix}{key}": value for key, value in found.items()})
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -565,6 +615,8 @@ def run_bench(
     requests: int = 3000,
     seconds: float = 30.0,
     workers: int = 1,
+    postgres_workers: int = 2,
+    think_ms: tuple[float, ...] = (0.0, 1000.0),
     seed: int = 7,
     sqlite: bool = True,
     parts: tuple[str, ...] = ("import", "cycle", "pages"),
@@ -601,8 +653,20 @@ def run_bench(
                 found["import_peak_rss_mb"] = found.pop("peak_rss_mb")
                 echo(_import_line(name, found))
             if "pages" in parts:
-                found.update(pages_part(url, clients, requests, seconds, workers))
-                echo(_pages_line(name, found))
+                found.update(
+                    pages_part(
+                        url,
+                        clients,
+                        requests,
+                        seconds,
+                        workers if name == "sqlite" else postgres_workers,
+                        think_ms,
+                    )
+                )
+                for think in think_ms:
+                    echo(
+                        _pages_line(name, found, "" if think == think_ms[0] else f"think{think:g}_")
+                    )
             if "cycle" in parts:
                 # A fresh database (PostgreSQL: the same one, emptied; pages ran before).
                 cycle_url = url.replace("bench.db", "bench-cycle.db") if name == "sqlite" else url
@@ -662,13 +726,22 @@ def _cycle_line(name: str, r: dict[str, Any]) -> str:
     )
 
 
-def _pages_line(name: str, r: dict[str, Any]) -> str:
+def _pages_line(name: str, found: dict[str, Any], prefix: str = "") -> str:
+    r = {
+        **found,
+        **{
+            key[len(prefix) :]: value
+            for key, value in found.items()
+            if prefix and key.startswith(prefix)
+        },
+    }
     parts = [
         f"{page} p50 {r.get(f'{page}_p50_ms', 0):.1f} ms p99 {r.get(f'{page}_p99_ms', 0):.1f} ms"
         for page in ("overview", "transactions", "queue")
     ]
     return (
-        f"[{name}] pages, {r['pages_clients']} clients, {r['pages_requests']:,} requests in "
+        f"[{name}] pages, {r['pages_clients']} clients (think {r['pages_think_ms']:g} ms, "
+        f"{r['pages_server_workers']} server workers), {r['pages_requests']:,} requests in "
         f"{r['pages_seconds']:.1f} s ({r['pages_requests_per_second']:.0f}/s, "
         f"{r['pages_errors']} errors; server cpu {r['pages_cpu_seconds_server']:.1f} s, "
         f"load generator cpu {r['pages_cpu_seconds_load_generator']:.1f} s): "

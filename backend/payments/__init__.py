@@ -36,6 +36,7 @@ from backend.payments.instructions import (
     cancel_instruction,
     create_payment_instruction,
     create_payment_instructions,
+    insert_payment_instructions,
 )
 from backend.payments.reconcile import (
     ReconciliationReport,
@@ -79,6 +80,7 @@ __all__ = [
     "create_payment_instructions",
     "export_batch",
     "get_batch",
+    "insert_payment_instructions",
     "latest_statement_closing",
     "list_batches",
     "open_alerts",

@@ -95,6 +95,9 @@ class InstructionRequest:
     debtor_iban: str
     end_to_end_id: str | None = None
     creditor_bic: str | None = None
+    # The entry's id when the caller has just posted it with `post_entries` in this
+    # transaction (which checked its fingerprint): saves looking it up again.
+    entry_id: int | None = None
 
 
 def create_payment_instruction(
@@ -143,6 +146,22 @@ def create_payment_instructions(
     Idempotent per entry key: an existing instruction with the same content is
     returned; the same key with other content raises IdempotencyConflict.
     """
+    keys = _store_instructions(session, requests)
+    by_key = _existing_by_key(session, keys)
+    return [by_key[key] for key in keys]
+
+
+def insert_payment_instructions(session: Session, requests: Sequence[InstructionRequest]) -> int:
+    """`create_payment_instructions` without loading the instructions back (the daily
+    cycle's bulk path: no ORM object per payment). Returns how many were new."""
+    before = len(requests)
+    return before - len(_store_instructions(session, requests, only_new=True))
+
+
+def _store_instructions(
+    session: Session, requests: Sequence[InstructionRequest], *, only_new: bool = False
+) -> list[str]:
+    """Checks and inserts; the keys of all requests (`only_new`: of those that existed)."""
     if len(requests) > INSTRUCTIONS_PER_CALL_MAX:
         raise InvalidInput(f"at most {INSTRUCTIONS_PER_CALL_MAX} instructions per call")
     debtor_ids = _debtor_account_ids(session)
@@ -151,7 +170,7 @@ def create_payment_instructions(
     if len(set(keys)) != len(keys):
         raise InvalidInput("the same entry appears twice; one entry pays one instruction")
     entry_ids = _stored_entry_ids(session, requests)
-    existing = _existing_by_key(session, keys)
+    existing = _existing_rows_by_key(session, keys)
     new_rows: list[dict[str, Any]] = []
     for row in rows:
         key = row["idempotency_key"]
@@ -167,8 +186,7 @@ def create_payment_instructions(
         row.update(status="payable", retry_blocked=False, created_at=now, updated_at=now)
     for start in range(0, len(new_rows), _CHUNK):
         session.execute(insert(PaymentInstruction), new_rows[start : start + _CHUNK])
-    by_key = _existing_by_key(session, keys) if new_rows else existing
-    return [by_key[key] for key in keys]
+    return [key for key in keys if key in existing] if only_new else keys
 
 
 def _debtor_account_ids(session: Session) -> dict[str, int]:
@@ -253,7 +271,16 @@ def _check_payable_entry(request: InstructionRequest, where: str) -> None:
 def _stored_entry_ids(session: Session, requests: Sequence[InstructionRequest]) -> dict[str, int]:
     from ledger import entry_fingerprint
 
-    wanted = {request.entry.idempotency_key: request.entry for request in requests}
+    given = {
+        request.entry.idempotency_key: request.entry_id
+        for request in requests
+        if request.entry_id is not None
+    }
+    wanted = {
+        request.entry.idempotency_key: request.entry
+        for request in requests
+        if request.entry_id is None
+    }
     keys = list(wanted)
     stored: dict[str, tuple[int, str]] = {}
     for start in range(0, len(keys), _CHUNK):
@@ -265,7 +292,7 @@ def _stored_entry_ids(session: Session, requests: Sequence[InstructionRequest]) 
             ).where(JournalEntryRecord.idempotency_key.in_(keys[start : start + _CHUNK]))
         ):
             stored[key] = (entry_id, fingerprint)
-    result: dict[str, int] = {}
+    result: dict[str, int] = dict(given)
     for key, entry in wanted.items():
         if key not in stored:
             raise InvalidInput(
@@ -276,6 +303,20 @@ def _stored_entry_ids(session: Session, requests: Sequence[InstructionRequest]) 
             raise IdempotencyConflict(f"entry {key!r} in the ledger differs from the one given")
         result[key] = entry_id
     return result
+
+
+def _existing_rows_by_key(session: Session, keys: Sequence[str]) -> dict[str, Any]:
+    """The compared columns of existing instructions (Core rows: no ORM object each)."""
+    columns = [getattr(PaymentInstruction, name) for name in ("idempotency_key", *_COMPARED)]
+    found: dict[str, Any] = {}
+    for start in range(0, len(keys), _CHUNK):
+        for row in session.execute(
+            select(*columns).where(
+                PaymentInstruction.idempotency_key.in_(keys[start : start + _CHUNK])
+            )
+        ):
+            found[row.idempotency_key] = row
+    return found
 
 
 def _existing_by_key(session: Session, keys: Sequence[str]) -> dict[str, PaymentInstruction]:
@@ -307,7 +348,7 @@ _COMPARED = (
 )
 
 
-def _check_same(existing: PaymentInstruction, row: dict[str, Any]) -> None:
+def _check_same(existing: Any, row: dict[str, Any]) -> None:
     differing = [name for name in _COMPARED if getattr(existing, name) != row[name]]
     if differing:
         raise IdempotencyConflict(
