@@ -254,6 +254,29 @@ def users_unlock(username: str) -> None:
     click.echo(f"account {account.username!r} unlocked")
 
 
+@users.command("activation-code")
+@click.argument("username")
+@click.option("--by", "caseworker", required=True, help="The caseworker who hands the code over.")
+def users_activation_code(username: str, caseworker: str) -> None:
+    """A new one-time activation code for a participant account (onboarding): the old
+    code stops working. Printed once; hand it to the participant with the username."""
+    from backend.access.users import require_user
+    from backend.errors import InvalidInput
+    from backend.models.base import utcnow
+    from backend.onboarding.service import create_activation
+
+    with unit_of_work(get_settings(), write=True) as session:
+        account = require_user(session, username)
+        issuer = require_user(session, caseworker)
+        if account.participant_id is None or str(Role.CASEWORKER) not in (issuer.roles or []):
+            raise InvalidInput("a code is for a participant account, issued by a caseworker")
+        code, expires_at = create_activation(
+            session, user_id=account.id, created_by=issuer.id, now=utcnow()
+        )
+    until = f"{expires_at:%Y-%m-%d}"
+    click.echo(f"activation code for {account.username!r}: {code} (valid until {until})")
+
+
 @main.command("bench")
 @click.option("--participants", default=1000, show_default=True, type=int)
 @click.option(
@@ -267,7 +290,16 @@ def users_unlock(username: str) -> None:
 @click.option("--clients", default=50, show_default=True, type=int)
 @click.option("--requests", default=3000, show_default=True, type=int)
 @click.option("--seconds", default=30.0, show_default=True, type=float)
-@click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="uvicorn workers (SQLite).")
+@click.option(
+    "--pg-workers", default=2, show_default=True, type=int, help="uvicorn workers (--database)."
+)
+@click.option(
+    "--think-ms",
+    multiple=True,
+    type=float,
+    help="Pause of each client between page requests; once per value [default: 0 and 1000].",
+)
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.option("--only", multiple=True, type=click.Choice(["import", "cycle", "pages"]))
 @click.option("--json", "as_json", is_flag=True)
@@ -281,6 +313,8 @@ def bench(
     requests: int,
     seconds: float,
     workers: int,
+    pg_workers: int,
+    think_ms: tuple[float, ...],
     seed: int,
     only: tuple[str, ...],
     as_json: bool,
@@ -300,6 +334,8 @@ def bench(
         requests=requests,
         seconds=seconds,
         workers=workers,
+        postgres_workers=pg_workers,
+        think_ms=think_ms or (0.0, 1000.0),
         seed=seed,
         sqlite=not (no_sqlite and database_url),
         parts=only or ("import", "cycle", "pages"),

@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from privacy.fields import FieldCipher, decode_key
+from rules.insight import ReferenceBudgets
 
 # Publicly known; accepted only in demo mode.
 DEMO_SECRET_KEY = "demo-secret-key-not-for-production-use-000000000000"  # noqa: S105
@@ -50,6 +51,8 @@ class Settings(BaseSettings):
     login_address_window_minutes: int = Field(default=15, ge=1)
     # Co-decision: an undecided proposal expires after this many days.
     proposal_expiry_days: int = Field(default=14, ge=1)
+    # The most a caseworker may pay out alone on the emergency path (backend.plans.one_off).
+    emergency_payout_cap_cents: int = Field(default=25_000, ge=0, le=25_000)
     # OpenID Connect (optional): staff through the municipal identity provider,
     # residents through a DigiD broker. Off unless issuer and client id are set.
     oidc_issuer: str | None = None
@@ -62,6 +65,9 @@ class Settings(BaseSettings):
         default=None, description="ID-token claim holding the BSN (DigiD broker), e.g. 'bsn'"
     )
     pool_size: int = 10
+    # Insight (issue 12): a municipality's own reference-budget file (JSON); the
+    # package's example figures when unset. Validated at startup.
+    reference_budgets_path: str | None = None
 
     def _secret(self, name: str, demo_value: str) -> str:
         value: SecretStr | None = getattr(self, name)
@@ -104,6 +110,13 @@ class Settings(BaseSettings):
         """Fail fast, before accepting requests, on any missing secret."""
         self.jwt_secret()
         self.field_cipher()
+        self.reference_budgets()
+
+    def reference_budgets(self) -> ReferenceBudgets:
+        """The reference budgets (Insight); ConfigurationError names what is wrong."""
+        from backend.zelfregie.reference_budgets import load_reference_budgets
+
+        return load_reference_budgets(self.reference_budgets_path)
 
 
 @functools.lru_cache(maxsize=1)

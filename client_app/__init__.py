@@ -13,9 +13,20 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from client_app import models as _models  # noqa: F401  (tables in the metadata)
+from client_app import staff_filters as _staff_filters  # noqa: F401  (tables in the metadata)
 from client_app import staff_models as _staff_models  # noqa: F401  (tables in the metadata)
 from client_app.config import client_settings
-from client_app.pages import auth, caseworker, finance, participant, zelfregie
+from client_app.pages import (
+    auth,
+    casework_agreements,  # follow up / copy / end an agreement (issue 8)
+    caseworker,
+    ending,  # Stoppen met Huishoudboekje (issues 8, 12)
+    finance,
+    insight,  # Waar ging mijn leefgeld heen? (issue 12)
+    onboarding,  # Aanmelden en activeren (issue 8)
+    participant,
+    zelfregie,
+)
 from client_app.services.messages import install_message_events
 from client_app.web.cookies import PageCookiesMiddleware
 
@@ -32,6 +43,9 @@ def install_client_app(app: FastAPI) -> None:
         # A municipality's own theme.css replaces ours (mounted before /static).
         app.mount("/static/theme", StaticFiles(directory=theme), name="theme")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, participant, zelfregie, caseworker, finance):
+    for module in (auth, participant, zelfregie, caseworker, finance, casework_agreements):
         app.include_router(module.router)
+    app.include_router(insight.router)
+    app.include_router(ending.router)
+    app.include_router(onboarding.router)
     install_message_events(log_outbox=settings.demo)

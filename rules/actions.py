@@ -15,6 +15,11 @@ Movements (holding view, "from -> to"):
     BuildUpBuffer        available -> buffer     (towards the target)
     RepayAdvance         available -> buffer_advance
     PayLivingMoney       available -> payable    + payment instruction to the participant
+    HandOverFixedCost    reserved  -> payable    + payment instruction to the participant
+                         (a fixed cost they pay themselves, zelfregie step 3)
+    PayOneOffPayout      available -> payable    + payment instruction to the participant
+                         (a one-off extra payout, co-decision `extra_payout`; a
+                         DrawOnBuffer buffer -> available first when available is short)
     RaiseAlert           no movement
 
 A draw puts the money into the reservation rather than straight into `payable`, so
@@ -36,9 +41,12 @@ from ledger import AccountKind, AccountRef, JournalEntry, Posting
 from rules.plan import PaymentReference, PriorityClass
 from rules.state import (
     META_AGREEMENT_ID,
+    META_CONFIRM_BY,
     META_DUE_DATE,
     META_MONTH,
+    META_PAY_ON,
     META_PAYOUT_DATE,
+    META_PAYOUT_ID,
     META_PLAN_VERSION,
     META_PURPOSE,
     META_RULE_ID,
@@ -81,6 +89,9 @@ class AlertKind(enum.StrEnum):
     ARREARS = "arrears"
     ADVANCE_NOT_REPAID = "advance_not_repaid"
     LIVING_MONEY_BELOW_AGREED = "living_money_below_agreed"
+    SELF_PAYMENT_MISSED = "self_payment_missed"
+    HANDOVER_RETURNED = "handover_returned"
+    ONE_OFF_PAYOUT_SHORT = "one_off_payout_short"
 
 
 class Severity(enum.StrEnum):
@@ -169,7 +180,7 @@ class ReleaseReservation(_ActionBase):
 
 class DrawOnBuffer(_ActionBase):
     rule_id: Literal["buffer.draw"] = "buffer.draw"
-    purpose: Literal["fixed_cost", "living_money"]
+    purpose: Literal["fixed_cost", "living_money", "one_off_payout"]
     agreement_id: str | None = None
     due_date: dt.date | None = None
     payout_date: dt.date | None = None
@@ -214,6 +225,46 @@ class PayFixedCost(_ActionBase):
             participant_id=self.participant_id,
             creditor_name=self.creditor_name,
             creditor_iban=self.creditor_iban,
+            amount_cents=self.amount_cents,
+            reference=self.reference,
+            requested_execution_date=self.execution_date,
+            due_date=self.due_date,
+        )
+
+
+class HandOverFixedCost(_ActionBase):
+    """Zelfregie step 3: the reserved amount of a fixed cost the participant pays
+    themselves goes to their own account on the execution date. Not new money: the
+    same reservation a payment to the creditor would have used. The participant pays
+    the creditor and confirms it by `confirm_by`."""
+
+    rule_id: Literal["fixed_cost.handover"] = "fixed_cost.handover"
+    agreement_id: str
+    due_date: dt.date
+    confirm_by: dt.date
+    execution_date: dt.date
+    payee_name: str
+    payee_iban: str
+    creditor_name: str
+    reference: PaymentReference
+
+    def _movement(self) -> tuple[AccountKind, AccountKind]:
+        return AccountKind.RESERVED, AccountKind.PAYABLE
+
+    def _metadata(self) -> tuple[tuple[str, str], ...]:
+        return (
+            (META_AGREEMENT_ID, self.agreement_id),
+            (META_DUE_DATE, self.due_date.isoformat()),
+            (META_CONFIRM_BY, self.confirm_by.isoformat()),
+        )
+
+    def payment_instruction(self) -> PaymentInstruction:
+        return PaymentInstruction(
+            idempotency_key=self.idempotency_key,
+            end_to_end_id=end_to_end_id(self.idempotency_key),
+            participant_id=self.participant_id,
+            creditor_name=self.payee_name,
+            creditor_iban=self.payee_iban,
             amount_cents=self.amount_cents,
             reference=self.reference,
             requested_execution_date=self.execution_date,
@@ -279,6 +330,38 @@ class PayLivingMoney(_ActionBase):
         )
 
 
+class PayOneOffPayout(_ActionBase):
+    """A one-off extra payout to the participant's own account (`OneOffPayout` in the
+    plan), paid once: its key is made of the payout id alone."""
+
+    rule_id: Literal["living_money.one_off"] = "living_money.one_off"
+    payout_id: str
+    pay_on: dt.date
+    execution_date: dt.date
+    payee_name: str
+    payee_iban: str
+    reference: PaymentReference
+
+    def _movement(self) -> tuple[AccountKind, AccountKind]:
+        return AccountKind.AVAILABLE, AccountKind.PAYABLE
+
+    def _metadata(self) -> tuple[tuple[str, str], ...]:
+        return ((META_PAYOUT_ID, self.payout_id), (META_PAY_ON, self.pay_on.isoformat()))
+
+    def payment_instruction(self) -> PaymentInstruction:
+        return PaymentInstruction(
+            idempotency_key=self.idempotency_key,
+            end_to_end_id=end_to_end_id(self.idempotency_key),
+            participant_id=self.participant_id,
+            creditor_name=self.payee_name,
+            creditor_iban=self.payee_iban,
+            amount_cents=self.amount_cents,
+            reference=self.reference,
+            requested_execution_date=self.execution_date,
+            due_date=None,
+        )
+
+
 class RaiseAlert(_ActionBase):
     """Something for the caseworker. `amount_cents` is the amount the alert is about."""
 
@@ -294,10 +377,12 @@ Action = Annotated[
     | ReleaseReservation
     | DrawOnBuffer
     | PayFixedCost
+    | HandOverFixedCost
     | RefillBuffer
     | BuildUpBuffer
     | RepayAdvance
     | PayLivingMoney
+    | PayOneOffPayout
     | RaiseAlert,
     Field(discriminator="rule_id"),
 ]

@@ -23,6 +23,20 @@ Every day, in this order:
    in full is not paid at all: it becomes arrears with an urgent alert and is
    retried every day for LOOKBACK_DAYS; due-date order gives it the first claim on
    new money, and it is then paid late.
+   A cost the participant pays themselves (`paid_by_participant`, zelfregie step 3)
+   is handed over instead: the same reserved amount goes to their own account
+   (`fixed_cost.handover`), to be confirmed paid by due date + SELF_PAYMENT_CONFIRM_DAYS.
+   A handover the bank returned (`fixed_cost.handover_returned`, written by the backend)
+   is not the participant's miss: that due date is paid to the creditor directly, with
+   an alert `handover_returned` for the caseworker.
+3b. One-off payouts of the plan (`Plan.one_off_payouts`, co-decision `extra_payout`)
+   whose day has come, each once (`living_money.one_off:<payout id>`): to the
+   participant's own account, from available money the fixed costs up to the horizon
+   end do not need, then from the buffer (`buffer.draw`, purpose `one_off_payout`).
+   One that would leave such a fixed cost short is not paid: alert
+   `one_off_payout_short` (once) naming the shortfall, and tried again every day for
+   LOOKBACK_DAYS. `one_off_payout_shortfall` is the same check, for the backend before
+   a payout is granted.
 4. Refill the buffer with what was drawn from it, before anything below.
 5. Build up the buffer by the agreed amount per month until it is at target; once
    at target, repay the advance at its rate.
@@ -30,7 +44,8 @@ Every day, in this order:
    agreed amount, never below zero; up to the floor from this month's set-aside and
    then from the buffer, when the buffer can carry it. A payout date is decided once
    (paid, or paid short with an alert); a day the cycle did not run is caught up.
-7. Alerts: income missing after its window, income amount outside tolerance, and at
+7. Alerts: income missing after its window, income amount outside tolerance, a
+   handed-over cost not confirmed paid by its deadline (`self_payment_missed`), and at
    month end buffer below target / advance not repaid when the month's plan was not
    met. Each alert once (its key is in open_items.alerts_raised afterwards).
 
@@ -65,6 +80,13 @@ a scenario test in tests/rules/):
 - Plan changes. A due date from before the plan version took effect is only pursued
   when money was reserved for it or arrears were alerted: a new schedule with an old
   start date must not pay months that were never due.
+- Self-paid costs (zelfregie step 3). A handover is a payment of the reservation, not
+  new money: reserving, the buffer and living money are exactly as when the service
+  pays the creditor. A handover that was not confirmed by its deadline while this plan
+  version was in force makes the engine pay that cost to the creditor itself from then
+  on, whatever the flag says (the backend also switches the flag off); a plan version
+  that took effect after the deadline (switching it on again) is followed. A missed
+  cost that left the plan raises no alert.
 """
 
 from __future__ import annotations
@@ -80,8 +102,10 @@ from rules.actions import (
     AlertKind,
     BuildUpBuffer,
     DrawOnBuffer,
+    HandOverFixedCost,
     PayFixedCost,
     PayLivingMoney,
+    PayOneOffPayout,
     RaiseAlert,
     RefillBuffer,
     ReleaseReservation,
@@ -89,9 +113,10 @@ from rules.actions import (
     ReserveFixedCost,
     Severity,
 )
+from rules.agreement_changes import in_force
 from rules.business_days import execution_date, next_business_day
 from rules.errors import RulesError
-from rules.plan import FixedCostAgreement, PaymentReference, Plan
+from rules.plan import FixedCostAgreement, OneOffPayout, PaymentReference, Plan
 from rules.schedules import (
     WeeklySchedule,
     installment_dates,
@@ -103,7 +128,13 @@ from rules.schedules import (
     round_half_up,
     shift_months,
 )
-from rules.state import LIVING_MONEY_CATCH_UP_DAYS, LOOKBACK_DAYS, Balances, OpenItems
+from rules.state import (
+    LIVING_MONEY_CATCH_UP_DAYS,
+    LOOKBACK_DAYS,
+    SELF_PAYMENT_CONFIRM_DAYS,
+    Balances,
+    OpenItems,
+)
 from rules.texts import (
     date_en,
     date_nl,
@@ -113,6 +144,7 @@ from rules.texts import (
     income_subject,
     month_en,
     month_nl,
+    own_bill,
 )
 
 # Without any expected income the horizon is one month.
@@ -194,6 +226,13 @@ def payout_amount_cents(monthly_cents: int, plan: Plan, payout_date: dt.date) ->
     schedule = plan.living_money.schedule
     if not isinstance(schedule, WeeklySchedule):
         return monthly_cents
+    return _weekly_payout_cents(monthly_cents, schedule, payout_date)
+
+
+@functools.lru_cache(maxsize=16384)
+def _weekly_payout_cents(monthly_cents: int, schedule: WeeklySchedule, payout_date: dt.date) -> int:
+    # Cached: participants share amounts and schedules, and each payout date is asked
+    # about several times per evaluation (docs/performance.md).
     month_dates = occurrences(schedule, month_start(payout_date), month_end(payout_date))
     if payout_date not in month_dates:
         return 0
@@ -244,13 +283,32 @@ def evaluate(plan: Plan, balances: Balances, open_items: OpenItems, today: dt.da
     run.release_stale_reservations()
     run.reserve()
     run.pay_due()
+    run.pay_one_off_payouts()
     run.refill_buffer()
     run.build_up_buffer()
     run.repay_advance()
     run.pay_living_money()
     run.income_alerts()
+    run.self_payment_alerts()
     run.month_end_alerts()
     return run.actions
+
+
+def one_off_payout_shortfall(
+    plan: Plan, balances: Balances, open_items: OpenItems, today: dt.date, amount_cents: int
+) -> int:
+    """How much is missing to pay a new one-off payout of `amount_cents` today: 0 when it
+    can be paid from available money and the buffer without leaving a fixed cost that is
+    executed before the next income (plus its window: the horizon end) unreserved. For
+    the backend, before a payout is granted (the engine checks again on the day it
+    pays). Payouts of the plan that are due and not paid yet count first."""
+    _check_inputs(plan, balances, open_items, today)
+    run = _Run(plan, balances, open_items, today)
+    run.release_stale_reservations()
+    run.reserve()
+    run.pay_due()
+    run.pay_one_off_payouts()
+    return max(0, amount_cents - run._one_off_room_cents())
 
 
 def _check_inputs(plan: Plan, balances: Balances, open_items: OpenItems, today: dt.date) -> None:
@@ -293,6 +351,13 @@ class _Run:
         self.month = month_start(today)
         self.next_income_date, self.horizon_end = next_income_dates(plan, open_items, today)
         self.lookback_start = today - dt.timedelta(days=LOOKBACK_DAYS)
+        # Sums of exact fractions over the plan's agreements: computed once per run,
+        # not at every use (a tenth of the daily cycle's time, docs/performance.md).
+        # Only agreements in force today count (an ended agreement, or a follow-up that
+        # has not started while the agreement it follows runs, does not; issue 8).
+        totals = in_force(plan, today)
+        self.buffer_target_cents = totals.buffer_target_cents
+        self.living_money_monthly_cents = totals.living_money_monthly_cents
         enumerate_end = max(self.horizon_end, today + dt.timedelta(days=EXECUTION_LEAD_DAYS_MAX))
         self.key_prefix = f"rules:{plan.participant_id}"
         self.dues = [
@@ -300,6 +365,19 @@ class _Run:
             for due in due_dates_between(plan, self.lookback_start, enumerate_end)
             if self._belongs_to_this_plan(due)
         ]
+        # Costs whose self-payment was missed while this plan version was in force: paid
+        # directly again, even before the plan is changed (the backend switches the flag
+        # off; a later version that switches it on again is a new agreement).
+        self.fallen_back = {
+            item.agreement_id
+            for item in open_items.self_payments
+            if item.missed(today) and item.confirm_by >= plan.effective_from
+        }
+        # Handovers the bank returned: the creditor is paid directly for that due date.
+        self.handovers_returned = {
+            (item.agreement_id, item.due_date) for item in open_items.handovers_returned
+        }
+        self.one_off_paid = {item.payout_id for item in open_items.one_off_paid}
 
     def _belongs_to_this_plan(self, due: DueDate) -> bool:
         """A due date before this plan version took effect is only pursued when it was
@@ -329,7 +407,7 @@ class _Run:
                 self._add_reserved(action.agreement_id, action.due_date, amount)
             else:
                 self.available_cents += amount
-        elif isinstance(action, PayFixedCost):
+        elif isinstance(action, PayFixedCost | HandOverFixedCost):
             self._add_reserved(action.agreement_id, action.due_date, -amount)
             self.paid.add((action.agreement_id, action.due_date))
         elif isinstance(action, RefillBuffer):
@@ -346,6 +424,9 @@ class _Run:
             self.repaid_cents += amount
         elif isinstance(action, PayLivingMoney):
             self.available_cents -= amount
+        elif isinstance(action, PayOneOffPayout):
+            self.available_cents -= amount
+            self.one_off_paid.add(action.payout_id)
         else:
             self.alerts_raised.add(action.idempotency_key)
         # Money invariants get a check that `python -O` cannot strip.
@@ -513,7 +594,7 @@ class _Run:
             return 0
         first = self.today - dt.timedelta(days=LIVING_MONEY_CATCH_UP_DAYS)
         last = self.next_income_date - dt.timedelta(days=1)
-        monthly_cents = self.plan.living_money_monthly_cents
+        monthly_cents = self.living_money_monthly_cents
         return sum(
             payout_amount_cents(monthly_cents, self.plan, payout_date)
             for payout_date in occurrences(policy.schedule, first, last)
@@ -539,7 +620,74 @@ class _Run:
                     self._reserve(due, from_available)
                 if from_buffer > 0:
                     self._draw_for(due, from_buffer)
-            self._pay(due)
+            if due.key in self.handovers_returned:
+                self._pay_after_returned_handover(due)
+            elif self._paid_by_participant(due.cost):
+                self._hand_over(due)
+            else:
+                self._pay(due)
+
+    def _pay_after_returned_handover(self, due: DueDate) -> None:
+        """The bank returned the money handed over for this bill: it is not the
+        participant's miss, so the creditor is paid directly, and the caseworker told."""
+        self._pay(due)
+        bill_nl, bill_en = own_bill(due.cost, due.due_date)
+        self._alert(
+            AlertKind.HANDOVER_RETURNED,
+            Severity.WARNING,
+            f"{due.cost.agreement_id}:{due.due_date}",
+            due.amount_cents,
+            f"Het geld voor {bill_nl} ({euro_nl(due.amount_cents)}) kwam terug van de bank. "
+            f"Daarom betalen wij deze rekening zelf aan {due.cost.creditor_name}. Controleer "
+            "het rekeningnummer van de deelnemer.",
+            f"The money for {bill_en} ({euro_en(due.amount_cents)}) came back from the bank. "
+            f"So we pay this bill to {due.cost.creditor_name} directly. Check the "
+            "participant's account number.",
+            agreement_id=due.cost.agreement_id,
+            subject_date=due.due_date,
+        )
+
+    def _paid_by_participant(self, cost: FixedCostAgreement) -> bool:
+        return (
+            cost.paid_by_participant
+            and self.plan.living_money is not None
+            and cost.agreement_id not in self.fallen_back
+        )
+
+    def _hand_over(self, due: DueDate) -> None:
+        """Step 3: the reserved amount goes to the participant, who pays the creditor."""
+        policy = self.plan.living_money
+        assert policy is not None
+        bill_nl, bill_en = own_bill(due.cost, due.due_date)
+        confirm_by = due.due_date + dt.timedelta(days=SELF_PAYMENT_CONFIRM_DAYS)
+        self._emit(
+            HandOverFixedCost.model_validate(
+                {
+                    **self._common(
+                        due.amount_cents,
+                        f"fixed_cost.handover:{due.cost.agreement_id}:{due.due_date}",
+                        f"Voor {bill_nl}: {euro_nl(due.amount_cents)} naar je eigen rekening; "
+                        f"betaal die zelf. Zet in de app uiterlijk {date_nl(confirm_by)} dat "
+                        "je hebt betaald.",
+                        f"For {bill_en}: {euro_en(due.amount_cents)} to your own account; pay "
+                        f"it yourself. Mark it paid in the app by {date_en(confirm_by)}.",
+                    ),
+                    "agreement_id": due.cost.agreement_id,
+                    "due_date": due.due_date,
+                    "confirm_by": confirm_by,
+                    "execution_date": max(due.execution_date, next_business_day(self.today)),
+                    "payee_name": policy.payee_name,
+                    "payee_iban": policy.payee_iban,
+                    "creditor_name": due.cost.creditor_name,
+                    "reference": PaymentReference(
+                        kind="free_text",
+                        text=f"Zelf betalen {due.cost.creditor_name} {due.due_date.isoformat()}"[
+                            :140
+                        ],
+                    ),
+                }
+            )
+        )
 
     def _pay(self, due: DueDate) -> None:
         nl, en = fixed_cost_subject(due.cost, due.due_date, self.today)
@@ -626,6 +774,96 @@ class _Run:
             subject_date=due.due_date,
         )
 
+    # -- 3b. one-off payouts --------------------------------------------------------------
+
+    def _one_off_needed_cents(self) -> int:
+        """What the fixed costs executed up to the horizon end (the next income plus its
+        window, so a late income is covered too) still need beyond their reservations."""
+        limit = self.horizon_end + dt.timedelta(days=1)
+        return sum(
+            max(0, due.target_cents(limit, self.today, by_execution=True) - self._reserved(due))
+            for due in self._open_dues()
+        )
+
+    def _one_off_room_cents(self) -> int:
+        """What a one-off payout may take: available money and the buffer, less what the
+        fixed costs up to the horizon end still need."""
+        return self.available_cents + self.buffer_cents - self._one_off_needed_cents()
+
+    def pay_one_off_payouts(self) -> None:
+        """One-off payouts whose day has come, each once: from available money the days
+        until the next income do not need, then from the buffer (refilled by step 4). A
+        payout that would leave a fixed cost executed up to the horizon end short waits,
+        with an alert, and is tried again every day for LOOKBACK_DAYS."""
+        first = self.today - dt.timedelta(days=LOOKBACK_DAYS)
+        for payout in sorted(self.plan.one_off_payouts, key=lambda p: (p.pay_on, p.payout_id)):
+            if payout.payout_id in self.one_off_paid or not first <= payout.pay_on <= self.today:
+                continue
+            short = payout.amount_cents - self._one_off_room_cents()
+            if short > 0:
+                self._alert(
+                    AlertKind.ONE_OFF_PAYOUT_SHORT,
+                    Severity.URGENT,
+                    payout.payout_id,
+                    short,
+                    f"Extra uitbetaling van {euro_nl(payout.amount_cents)} is nog niet gedaan: "
+                    f"er is {euro_nl(short)} te weinig om ook de vaste lasten voor het volgende "
+                    "inkomen te betalen.",
+                    f"Extra payout of {euro_en(payout.amount_cents)} not made yet: "
+                    f"{euro_en(short)} is missing to also pay the fixed costs before the next "
+                    "income.",
+                    subject_date=payout.pay_on,
+                )
+                continue
+            free = max(0, self.available_cents - self._one_off_needed_cents())
+            from_buffer = payout.amount_cents - min(payout.amount_cents, free)
+            if from_buffer > 0:
+                self._draw_for_one_off(payout, from_buffer)
+            self._pay_one_off(payout)
+
+    def _draw_for_one_off(self, payout: OneOffPayout, cents: int) -> None:
+        self._emit(
+            DrawOnBuffer.model_validate(
+                {
+                    **self._common(
+                        cents,
+                        f"buffer.draw.one_off:{payout.payout_id}",
+                        f"{euro_nl(cents)} uit je buffer voor de extra uitbetaling. Je buffer "
+                        "wordt daarna weer aangevuld.",
+                        f"{euro_en(cents)} from your buffer for the extra payout. Your buffer "
+                        "is filled up again afterwards.",
+                    ),
+                    "purpose": "one_off_payout",
+                    "payout_date": payout.pay_on,
+                }
+            )
+        )
+
+    def _pay_one_off(self, payout: OneOffPayout) -> None:
+        cents = payout.amount_cents
+        self._emit(
+            PayOneOffPayout.model_validate(
+                {
+                    **self._common(
+                        cents,
+                        f"living_money.one_off:{payout.payout_id}",
+                        f"Extra leefgeld: {euro_nl(cents)} naar je eigen rekening. "
+                        f"Reden: {payout.reason}"[:500],
+                        f"Extra living money: {euro_en(cents)} to your own account. "
+                        f"Reason: {payout.reason}"[:500],
+                    ),
+                    "payout_id": payout.payout_id,
+                    "pay_on": payout.pay_on,
+                    "execution_date": next_business_day(self.today),
+                    "payee_name": payout.payee_name,
+                    "payee_iban": payout.payee_iban,
+                    "reference": PaymentReference(
+                        kind="free_text", text=f"Extra leefgeld {payout.pay_on.isoformat()}"
+                    ),
+                }
+            )
+        )
+
     # -- 4. refill -----------------------------------------------------------------------
 
     def _free_cents(self) -> int:
@@ -652,7 +890,7 @@ class _Run:
     # -- 5. build up and repay -------------------------------------------------------------
 
     def _build_up_due_cents(self) -> int:
-        target = self.plan.buffer_target_cents
+        target = self.buffer_target_cents
         if self.buffer_cents >= target:
             return 0
         rate = self.plan.buffer.monthly_build_up_cents
@@ -662,7 +900,7 @@ class _Run:
         owed = -self.advance_cents
         if owed <= 0:
             return 0
-        if self.buffer_cents + build_up_still_due_cents < self.plan.buffer_target_cents:
+        if self.buffer_cents + build_up_still_due_cents < self.buffer_target_cents:
             return 0
         rate = self.plan.buffer.monthly_advance_repayment_cents
         set_aside_cap = max(self.plan.buffer.monthly_build_up_cents, rate)
@@ -737,7 +975,7 @@ class _Run:
     def _pay_living_money(self, payout_date: dt.date) -> None:
         policy = self.plan.living_money
         assert policy is not None
-        agreed = payout_amount_cents(self.plan.living_money_monthly_cents, self.plan, payout_date)
+        agreed = payout_amount_cents(self.living_money_monthly_cents, self.plan, payout_date)
         floor = min(agreed, payout_amount_cents(policy.monthly_floor_cents, self.plan, payout_date))
         still_to_reserve = self._still_to_reserve_cents()
         free = max(0, self.available_cents - still_to_reserve)
@@ -845,10 +1083,36 @@ class _Run:
                     subject_date=expected,
                 )
 
+    def self_payment_alerts(self) -> None:
+        """A handed-over cost not confirmed paid by its deadline: both parties are told,
+        and the cost is paid directly again (`fallen_back`)."""
+        for item in self.open_items.self_payments:
+            if not item.missed(self.today):
+                continue
+            cost = self.plan.fixed_cost(item.agreement_id)
+            if cost is None:
+                continue  # the cost left the plan; nothing to fall back to
+            bill_nl, bill_en = own_bill(cost, item.due_date)
+            self._alert(
+                AlertKind.SELF_PAYMENT_MISSED,
+                Severity.WARNING,
+                f"{item.agreement_id}:{item.due_date}",
+                item.amount_cents,
+                f"Niet gemeld als betaald: {bill_nl} ({euro_nl(item.amount_cents)}), "
+                f"uiterlijk {date_nl(item.confirm_by)}. Daarom betalen wij deze rekening "
+                f"vanaf nu weer zelf aan {cost.creditor_name}. Controleer of de rekening "
+                "van deze keer betaald is.",
+                f"Not marked as paid: {bill_en} ({euro_en(item.amount_cents)}), by "
+                f"{date_en(item.confirm_by)}. So from now on we pay this bill to "
+                f"{cost.creditor_name} directly again. Check whether this bill was paid.",
+                agreement_id=item.agreement_id,
+                subject_date=item.due_date,
+            )
+
     def month_end_alerts(self) -> None:
         if self.today != month_end(self.today):
             return
-        target = self.plan.buffer_target_cents
+        target = self.buffer_target_cents
         build_up_due = self._build_up_due_cents()
         if self.buffer_cents < target and (build_up_due > 0 or self.drawn_cents > 0):
             self._alert(

@@ -13,7 +13,14 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, StrictInt
 
 from ledger import AccountKind, AccountRef, JournalEntry, Posting
-from rules.actions import AlertKind, PayFixedCost, PayLivingMoney, RaiseAlert
+from rules.actions import (
+    AlertKind,
+    HandOverFixedCost,
+    PayFixedCost,
+    PayLivingMoney,
+    PayOneOffPayout,
+    RaiseAlert,
+)
 from rules.engine import due_dates_between, evaluate
 from rules.errors import RulesError
 from rules.plan import Plan
@@ -156,7 +163,10 @@ def simulate(
                 builder.add_entry(journal_entry)
                 for posting in journal_entry.postings:
                     holdings[posting.account.kind] -= posting.amount_cents
-            if isinstance(action, PayFixedCost):
+            if isinstance(action, HandOverFixedCost):
+                # The forecast assumes the participant pays it and says so in time.
+                builder.confirm_self_payment(action.agreement_id, action.due_date)
+            if isinstance(action, PayFixedCost | HandOverFixedCost):
                 payments.append(
                     ForecastPayment(
                         agreement_id=action.agreement_id,
@@ -164,7 +174,8 @@ def simulate(
                         amount_cents=action.amount_cents,
                     )
                 )
-            elif isinstance(action, PayLivingMoney):
+            elif isinstance(action, PayLivingMoney | PayOneOffPayout):
+                # A one-off extra payout counts as living money that day.
                 living_money_cents += action.amount_cents
             elif isinstance(action, RaiseAlert):
                 alerts.append(action.alert_kind)

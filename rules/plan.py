@@ -167,6 +167,13 @@ class FixedCostAgreement(BaseModel):
     category: Category
     # Dutch words for the cost in explanations ("Huur"); the category's words when empty.
     description_nl: Annotated[str, Field(max_length=NAME_LENGTH_MAX)] = ""
+    # Zelfregie step 3: the participant pays this cost themselves. The engine still
+    # reserves it, and on the execution date hands the reserved amount over to the
+    # participant's own account instead of paying the creditor (rules.engine).
+    paid_by_participant: bool = False
+    # A follow-up (vervolgafspraak, rules.agreement_changes) names the agreement it
+    # follows: until that one ends, this one does not count in the plan's monthly sums.
+    follows_agreement_id: AgreementId | None = None
 
     @property
     def monthly_share(self) -> Fraction:
@@ -192,6 +199,8 @@ class IncomeAgreement(BaseModel):
     window_days_after: WindowDays = 5
     kind: IncomeKind = IncomeKind.OTHER
     description_nl: Annotated[str, Field(max_length=NAME_LENGTH_MAX)] = ""
+    # See FixedCostAgreement.follows_agreement_id (a follow-up of an income).
+    follows_agreement_id: AgreementId | None = None
 
     @model_validator(mode="after")
     def _tolerance_below_amount(self) -> IncomeAgreement:
@@ -283,6 +292,29 @@ class LivingMoneyPolicy(BaseModel):
         return self
 
 
+# One-off payouts (extra leefgeld / noodbetaling) a plan version keeps; the backend
+# drops paid and old ones when it makes a new version.
+ONE_OFF_PAYOUTS_MAX = 20
+ONE_OFF_REASON_LENGTH_MAX = 300
+
+
+class OneOffPayout(BaseModel):
+    """A one-off extra payout to the participant's own account, agreed in co-decision
+    (`extra_payout`). Paid once, by the daily cycle on or after `pay_on`, from available
+    money and then from the buffer; `payout_id` makes its idempotency key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    payout_id: AgreementId
+    amount_cents: CentsPositive
+    pay_on: dt.date
+    reason: Annotated[
+        str, AfterValidator(_text_present), Field(max_length=ONE_OFF_REASON_LENGTH_MAX)
+    ]
+    payee_name: Name
+    payee_iban: Iban
+
+
 class Plan(BaseModel):
     """One version of a participant's plan."""
 
@@ -297,6 +329,14 @@ class Plan(BaseModel):
     incomes: Annotated[tuple[IncomeAgreement, ...], Field(max_length=AGREEMENTS_PER_PLAN_MAX)] = ()
     buffer: BufferPolicy = BufferPolicy()
     living_money: LivingMoneyPolicy | None = None
+    one_off_payouts: Annotated[tuple[OneOffPayout, ...], Field(max_length=ONE_OFF_PAYOUTS_MAX)] = ()
+
+    @model_validator(mode="after")
+    def _payout_ids_unique(self) -> Plan:
+        ids = [payout.payout_id for payout in self.one_off_payouts]
+        if len(set(ids)) != len(ids):
+            raise ValueError("one-off payout ids must be unique in a plan")
+        return self
 
     @model_validator(mode="after")
     def _agreement_ids_unique(self) -> Plan:
@@ -306,6 +346,15 @@ class Plan(BaseModel):
         duplicates = sorted({agreement_id for agreement_id in ids if ids.count(agreement_id) > 1})
         if duplicates:
             raise ValueError(f"agreement ids must be unique in a plan; repeated: {duplicates}")
+        return self
+
+    @model_validator(mode="after")
+    def _self_paid_needs_own_account(self) -> Plan:
+        if self.living_money is None and any(c.paid_by_participant for c in self.fixed_costs):
+            raise ValueError(
+                "a fixed cost the participant pays themselves needs living money: the "
+                "amount is handed over to the account living money is paid to"
+            )
         return self
 
     def fixed_cost(self, agreement_id: str) -> FixedCostAgreement | None:

@@ -43,11 +43,31 @@ META_PAYOUT_DATE = "payout_date"
 META_MONTH = "month"
 META_PURPOSE = "purpose"
 META_EXPECTED_DATE = "expected_date"
+META_CONFIRM_BY = "confirm_by"
+META_PAYOUT_ID = "payout_id"
+META_PAY_ON = "pay_on"
+# Metadata backend.payments puts on the entry that books a returned or rejected payment
+# (`payment.returned` / `payment.rejected`), see `payment_outcome_metadata`.
+META_INSTRUCTION_ID = "instruction_id"
+META_END_TO_END_ID = "end_to_end_id"
+META_PAYMENT_RULE = "payment_rule"
+META_SOURCE_KIND = "source_kind"
+META_RETURN_REASON = "return_reason"
+
+# Zelfregie step 3: a fixed cost the participant pays themselves is to be confirmed
+# paid (in the app, or by the caseworker) at most this many days after its due date.
+SELF_PAYMENT_CONFIRM_DAYS = 7
+REASON_HANDOVER = "fixed_cost.handover"
 
 # Reason codes the open-items builder reads. The engine's own are its rule ids;
 # the other two are written by the backend.
 REASON_INCOME_MATCHED = "income.matched"
 REASON_PAYMENT_RETURNED = "fixed_cost.returned"
+# A handover (zelfregie step 3) the bank returned: the money is back in the reservation
+# and the engine pays the bill to the creditor itself (written by the backend's cycle).
+REASON_HANDOVER_RETURNED = "fixed_cost.handover_returned"
+# A one-off extra payout (co-decision `extra_payout`), the engine's rule id.
+REASON_ONE_OFF_PAYOUT = "living_money.one_off"
 
 Cents = Annotated[StrictInt, Field(ge=0)]
 CentsPositive = Annotated[StrictInt, Field(gt=0)]
@@ -141,6 +161,38 @@ class MonthAmount(_Item):
     amount_cents: CentsPositive
 
 
+class SelfPayment(_Item):
+    """A fixed cost handed over to the participant to pay themselves (zelfregie step 3):
+    to be confirmed paid by `confirm_by`. The backend adds confirmations
+    (`OpenItemsBuilder.confirm_self_payment`); they are not journal entries."""
+
+    agreement_id: str
+    due_date: dt.date
+    amount_cents: CentsPositive
+    confirm_by: dt.date
+    confirmed: bool = False
+
+    def missed(self, today: dt.date) -> bool:
+        return not self.confirmed and self.confirm_by < today
+
+
+class OneOffPaid(_Item):
+    """A one-off payout of the plan that was paid (instructed): never paid again."""
+
+    payout_id: str
+    pay_on: dt.date
+    amount_cents: CentsPositive
+
+
+class HandoverReturned(_Item):
+    """A handed-over cost whose payment to the participant came back from the bank: its
+    money is reserved again and the engine pays the creditor directly."""
+
+    agreement_id: str
+    due_date: dt.date
+    amount_cents: CentsPositive
+
+
 class OpenItems(BaseModel):
     """The engine's view of the past beyond balances. Build it with `open_items_from_entries`."""
 
@@ -154,6 +206,9 @@ class OpenItems(BaseModel):
     buffer_build_ups: tuple[MonthAmount, ...] = ()
     advance_repayments: tuple[MonthAmount, ...] = ()
     alerts_raised: tuple[str, ...] = ()
+    self_payments: tuple[SelfPayment, ...] = ()
+    one_off_paid: tuple[OneOffPaid, ...] = ()
+    handovers_returned: tuple[HandoverReturned, ...] = ()
 
     def reserved_by_due_date(self) -> dict[tuple[str, dt.date], int]:
         found: dict[tuple[str, dt.date], int] = defaultdict(int)
@@ -196,6 +251,33 @@ def returned_payment_metadata(agreement_id: str, due_date: dt.date) -> tuple[tup
     return ((META_AGREEMENT_ID, agreement_id), (META_DUE_DATE, due_date.isoformat()))
 
 
+def payment_outcome_metadata(
+    *,
+    instruction_id: int,
+    end_to_end_id: str,
+    payment_rule: str,
+    source_kind: str,
+    agreement_id: str | None,
+    due_date: str | None,
+    return_reason: str | None,
+) -> tuple[tuple[str, str], ...]:
+    """Metadata on the entry that books a returned or rejected payment: which
+    instruction, which rule paid it (`fixed_cost.pay`, `fixed_cost.handover`, ...), which
+    account the money went back to, the fixed cost and due date (when it was one) and
+    the bank's reason code. The daily cycle reads these, not the entry's key."""
+    found: list[tuple[str, str]] = [
+        (META_INSTRUCTION_ID, str(instruction_id)),
+        (META_END_TO_END_ID, end_to_end_id),
+        (META_PAYMENT_RULE, payment_rule),
+        (META_SOURCE_KIND, source_kind),
+    ]
+    if agreement_id is not None and due_date is not None:
+        found += [(META_AGREEMENT_ID, agreement_id), (META_DUE_DATE, due_date)]
+    if return_reason:
+        found.append((META_RETURN_REASON, return_reason))
+    return tuple(sorted(found))
+
+
 _Effect = tuple[str, tuple[tuple[str, str], ...], int, dt.date]
 
 
@@ -216,6 +298,10 @@ class OpenItemsBuilder:
         self._repayments: dict[dt.date, int] = defaultdict(int)
         self._alerts: set[str] = set()
         self._effects: dict[str, _Effect] = {}
+        self._handovers: dict[tuple[str, dt.date], tuple[int, dt.date]] = {}
+        self._confirmed: set[tuple[str, dt.date]] = set()
+        self._one_off: dict[str, tuple[dt.date, int]] = {}
+        self._handovers_returned: dict[tuple[str, dt.date], int] = {}
 
     @classmethod
     def starting_from(cls, open_items: OpenItems) -> OpenItemsBuilder:
@@ -235,7 +321,22 @@ class OpenItemsBuilder:
         for item in open_items.advance_repayments:
             builder._repayments[item.month] += item.amount_cents
         builder._alerts.update(open_items.alerts_raised)
+        for handover in open_items.self_payments:
+            key = (handover.agreement_id, handover.due_date)
+            builder._handovers[key] = (handover.amount_cents, handover.confirm_by)
+            if handover.confirmed:
+                builder._confirmed.add(key)
+        for one_off in open_items.one_off_paid:
+            builder._one_off[one_off.payout_id] = (one_off.pay_on, one_off.amount_cents)
+        for returned in open_items.handovers_returned:
+            builder._handovers_returned[(returned.agreement_id, returned.due_date)] = (
+                returned.amount_cents
+            )
         return builder
+
+    def confirm_self_payment(self, agreement_id: str, due_date: dt.date) -> None:
+        """The participant (or the caseworker) confirmed the handed-over cost was paid."""
+        self._confirmed.add((agreement_id, due_date))
 
     def add_alert(self, idempotency_key: str) -> None:
         self._alerts.add(idempotency_key)
@@ -294,6 +395,34 @@ class OpenItemsBuilder:
                 self._payments[key] = amount_cents
             else:
                 self._payments.pop(key, None)
+        elif reason == REASON_HANDOVER:
+            # Like a payment (the due date is done), plus an item to confirm.
+            key = occurrence()
+            self._reserved[key] -= amount_cents
+            if amount_cents > 0:
+                self._payments[key] = amount_cents
+                confirm_by = dt.date.fromisoformat(need(META_CONFIRM_BY))
+                self._handovers[key] = (amount_cents, confirm_by)
+            else:
+                self._payments.pop(key, None)
+                self._handovers.pop(key, None)
+        elif reason == REASON_HANDOVER_RETURNED:
+            # The due date is open again with its money reserved; no confirmation is
+            # expected any more. The engine pays the creditor directly.
+            key = occurrence()
+            self._reserved[key] += amount_cents
+            if amount_cents > 0:
+                self._payments.pop(key, None)
+                self._handovers.pop(key, None)
+                self._handovers_returned[key] = amount_cents
+            else:
+                self._handovers_returned.pop(key, None)
+        elif reason == REASON_ONE_OFF_PAYOUT:
+            payout_id = need(META_PAYOUT_ID)
+            if amount_cents > 0:
+                self._one_off[payout_id] = (dt.date.fromisoformat(need(META_PAY_ON)), amount_cents)
+            else:
+                self._one_off.pop(payout_id, None)
         elif reason == "buffer.refill":
             self._drawn_cents -= amount_cents
         elif reason == "buffer.build_up":
@@ -378,6 +507,27 @@ class OpenItemsBuilder:
             buffer_build_ups=_month_amounts(self._build_ups, month_kept),
             advance_repayments=_month_amounts(self._repayments, month_kept),
             alerts_raised=tuple(sorted(self._alerts)),
+            self_payments=tuple(
+                SelfPayment(
+                    agreement_id=agreement_id,
+                    due_date=due_date,
+                    amount_cents=cents,
+                    confirm_by=confirm_by,
+                    confirmed=(agreement_id, due_date) in self._confirmed,
+                )
+                for (agreement_id, due_date), (cents, confirm_by) in sorted(self._handovers.items())
+                if recent(due_date, lookback_start)
+            ),
+            one_off_paid=tuple(
+                OneOffPaid(payout_id=payout_id, pay_on=pay_on, amount_cents=cents)
+                for payout_id, (pay_on, cents) in sorted(self._one_off.items())
+                if recent(pay_on, lookback_start)
+            ),
+            handovers_returned=tuple(
+                HandoverReturned(agreement_id=agreement_id, due_date=due_date, amount_cents=cents)
+                for (agreement_id, due_date), cents in sorted(self._handovers_returned.items())
+                if recent(due_date, lookback_start)
+            ),
         )
 
 

@@ -105,6 +105,16 @@ def fixed_cost_subject(
     )
 
 
+def own_bill(cost: FixedCostAgreement, due_date: dt.date) -> tuple[str, str]:
+    """'je rekening Telefoon en internet (KPN) van 15 december 2026' and in English."""
+    words_nl, words_en = CATEGORY_WORDS[cost.category]
+    label_nl = cost.description_nl or words_nl
+    return (
+        f"je rekening {label_nl} ({cost.creditor_name}) van {date_nl(due_date)}",
+        f"your {words_en.lower()} bill ({cost.creditor_name}) of {date_en(due_date)}",
+    )
+
+
 def income_subject(income: IncomeAgreement) -> tuple[str, str]:
     """'Zorgtoeslag van Belastingdienst Toeslagen' / 'Allowance from ...'."""
     words_nl, words_en = INCOME_WORDS[income.kind]

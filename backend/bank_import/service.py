@@ -68,6 +68,7 @@ from backend.bank_import.errors import (
     StatementConflictError,
     StatementTooOldError,
 )
+from backend.bank_import.income_alerts import resolve_income_missing
 from backend.bank_import.matching import ExpectationIndex, normalise_text
 from backend.bank_import.texts import (
     euro_nl,
@@ -102,6 +103,7 @@ from backend.plans import income_expectations_for_payers
 from ledger import AMOUNT_CENTS_MAX, AccountKind, AccountRef, JournalEntry, Posting
 from ledger.journal import IDEMPOTENCY_KEY_LENGTH_MAX
 from rules import REASON_INCOME_MATCHED, income_metadata
+from rules.state import META_AGREEMENT_ID, META_EXPECTED_DATE
 
 _BANK_ENTRY_TABLE = cast(Table, BankEntryRecord.__table__)
 ENTRIES_PER_CHUNK = 5_000
@@ -259,12 +261,21 @@ def import_statements(
     report = ImportReport(filename=filename, file_sha256=file_sha256)
     accounts = _lock_accounts(session, statements)
     seen: dict[str, str] = {}  # keys of this file's earlier statements -> fingerprint
+    analysed_at = 0
     for statement in statements:
         report.statements.append(
             _StatementImport(session, statement, accounts, report, by, seen).run()
         )
+        # After each statement, not only at the end: a year's file of a large city is
+        # twelve statements of ~200,000 entries, and each later one looked up its keys
+        # with sequential scans of what the earlier ones wrote (docs/performance.md).
+        written = report.total("new_entries")
+        if written - analysed_at >= ANALYZE_AFTER_NEW_ENTRIES:
+            session.flush()
+            _refresh_statistics(session, written - analysed_at)
+            analysed_at = written
     session.flush()
-    _refresh_statistics(session, report.total("new_entries"))
+    _refresh_statistics(session, report.total("new_entries") - analysed_at)
     return report
 
 
@@ -335,6 +346,24 @@ def _entry_element(statement: Statement, entry: BankEntry) -> str:
     if statement.format is StatementFormat.MT940:
         return ":61:"
     return "Ntry/AcctSvcrRef" if entry.bank_reference else "Ntry"
+
+
+def _incomes_received(journal: Sequence[JournalEntry]) -> list[tuple[int, str, dt.date]]:
+    """(participant, agreement, expected date) of the matched incomes in `journal`."""
+    found: list[tuple[int, str, dt.date]] = []
+    for entry in journal:
+        if entry.reason_code != REASON_INCOME_MATCHED:
+            continue
+        meta = dict(entry.metadata)
+        participants = [
+            posting.account.participant_id
+            for posting in entry.postings
+            if posting.account.participant_id
+        ]
+        agreement, expected = meta.get(META_AGREEMENT_ID), meta.get(META_EXPECTED_DATE)
+        if participants and agreement and expected:
+            found.append((participants[0], agreement, dt.date.fromisoformat(expected)))
+    return found
 
 
 def journal_key(dedup_key: str) -> str:
@@ -655,6 +684,10 @@ class _StatementImport:
             if journal:
                 posted = post_entries(self.session, journal, created_by=self.imported_by)
                 self.report.journal_entries_created += sum(1 for item in posted if item.created)
+                # Incomes matched now resolve their missing-income alerts (issue 8).
+                resolve_income_missing(
+                    self.session, _incomes_received(journal), resolved_by="bankimport"
+                )
             # Core, not the ORM's bulk path: several times faster (PERFORMANCE-NOTES.md).
             self.session.connection().execute(insert(_BANK_ENTRY_TABLE), rows)
 

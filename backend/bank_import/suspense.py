@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from backend.bank_import.income_alerts import resolve_income_missing
 from backend.bank_import.matching import (
     SUGGESTIONS_MAX,
     Suggestion,
@@ -335,6 +336,13 @@ def assign_suspense_entry(
         journal_entry_key=key,
     )
     session.add(record)
+    if agreement_id is not None and expected_date is not None:
+        # The income arrived after all: the caseworker's missing-income alert is done.
+        resolve_income_missing(
+            session,
+            [(participant_id, agreement_id, expected_date)],
+            resolved_by=f"te verdelen: {assigned_by}",
+        )
     session.flush()
     session.refresh(entry)
     return _result(record, created=True)

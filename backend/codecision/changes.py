@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator,
 from backend.errors import InvalidInput
 from backend.iban import validate_iban
 from ledger import AMOUNT_CENTS_MAX
+from rules import Plan
 
 AmountCents = Annotated[int, Field(gt=0, le=AMOUNT_CENTS_MAX, description="amount in euro cents")]
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
@@ -108,11 +109,63 @@ class CreditorIbanCorrectionChange(_Change):
         return _iban(value)
 
 
+class AgreementFollowUpChange(_Change):
+    """Follow up an agreement (income or fixed cost): a new amount from a date."""
+
+    kind: Literal["agreement_follow_up"] = "agreement_follow_up"
+    agreement_id: Id
+    amount_cents: AmountCents
+    from_date: dt.date
+
+
+class AgreementCopyChange(_Change):
+    """A new agreement with the terms of an existing one and its own amount, from a date."""
+
+    kind: Literal["agreement_copy"] = "agreement_copy"
+    agreement_id: Id
+    amount_cents: AmountCents
+    from_date: dt.date
+
+
+class AgreementEndChange(_Change):
+    """End an agreement (income or fixed cost): the last day it is due."""
+
+    kind: Literal["agreement_end"] = "agreement_end"
+    agreement_id: Id
+    end_date: dt.date
+
+
+class InitialPlanChange(_Change):
+    """Onboarding (backend.onboarding): the whole first plan, as rules.Plan JSON.
+
+    Only for a participant without any plan version; approving it stores version 1
+    (and books the buffer advance, if any)."""
+
+    kind: Literal["initial_plan"] = "initial_plan"
+    plan: Plan
+
+
 class AutonomyStepChange(_Change):
     """Not a plan change: the participant's step of autonomy (backend.zelfregie.steps)."""
 
     kind: Literal["autonomy_step"] = "autonomy_step"
     step: int = Field(ge=1, le=4, description="1 everything managed .. 4 preparing to leave")
+
+
+class FixedCostPaidByParticipantChange(_Change):
+    """Zelfregie step 3: the participant pays this fixed cost themselves (the service
+    hands the reserved amount over and watches that it was paid), or no longer."""
+
+    kind: Literal["fixed_cost_paid_by_participant"] = "fixed_cost_paid_by_participant"
+    agreement_id: Id
+    paid_by_participant: bool
+
+
+class EndParticipationChange(_Change):
+    """Not a plan change: ending participation (backend.ending). The proposal's
+    effective_from is the last day of participation; its reason says why."""
+
+    kind: Literal["end_participation"] = "end_participation"
 
 
 PlanChange = Annotated[
@@ -124,7 +177,13 @@ PlanChange = Annotated[
     | BufferPolicyChange
     | ExtraPayoutChange
     | CreditorIbanCorrectionChange
-    | AutonomyStepChange,
+    | AutonomyStepChange
+    | InitialPlanChange
+    | AgreementFollowUpChange
+    | AgreementCopyChange
+    | AgreementEndChange
+    | EndParticipationChange
+    | FixedCostPaidByParticipantChange,
     Field(discriminator="kind"),
 ]
 

@@ -26,6 +26,12 @@ class ChangeKind(enum.StrEnum):
     EXTRA_PAYOUT = "extra_payout"
     CREDITOR_IBAN_CORRECTION = "creditor_iban_correction"
     AUTONOMY_STEP = "autonomy_step"
+    END_PARTICIPATION = "end_participation"  # ending participation (backend.ending)
+    INITIAL_PLAN = "initial_plan"  # onboarding (backend.onboarding)
+    AGREEMENT_FOLLOW_UP = "agreement_follow_up"
+    AGREEMENT_COPY = "agreement_copy"
+    AGREEMENT_END = "agreement_end"
+    FIXED_COST_PAID_BY_PARTICIPANT = "fixed_cost_paid_by_participant"  # zelfregie step 3
 
 
 class Decision(enum.StrEnum):
@@ -121,6 +127,61 @@ MATRIX: dict[ChangeKind, ChangeRule] = {
         ChangeRule(
             ChangeKind.AUTONOMY_STEP,
             "the participant's step of autonomy (1 everything managed to 4 preparing to leave)",
+            _BOTH,
+            Decision.OTHER_PARTY,
+            emergency=False,
+            one_open_at_a_time=True,
+        ),
+        # Onboarding (issue 8, Aanmelden): the caseworker proposes the first plan;
+        # the participant approves it in the app. Nothing runs until then.
+        ChangeRule(
+            ChangeKind.INITIAL_PLAN,
+            "the first plan of a new participant (onboarding)",
+            frozenset({Party.CASEWORKER}),
+            Decision.OTHER_PARTY,
+            emergency=False,
+            one_open_at_a_time=True,
+        ),
+        # Agreement changes from the caseworker's Deelnemer page (issue 8).
+        ChangeRule(
+            ChangeKind.AGREEMENT_FOLLOW_UP,
+            "follow up an agreement: a new amount from a date",
+            _BOTH,
+            Decision.OTHER_PARTY,
+            emergency=False,
+            one_open_at_a_time=False,
+        ),
+        ChangeRule(
+            ChangeKind.AGREEMENT_COPY,
+            "copy an agreement with its own amount from a date",
+            _BOTH,
+            Decision.OTHER_PARTY,
+            emergency=False,
+            one_open_at_a_time=False,
+        ),
+        ChangeRule(
+            ChangeKind.AGREEMENT_END,
+            "end an agreement on a date",
+            _BOTH,
+            Decision.OTHER_PARTY,
+            emergency=False,
+            one_open_at_a_time=False,
+        ),
+        # Zelfregie step 3 (issue 12): the participant pays a fixed cost themselves. On only
+        # from step 3; the emergency path (and the daily cycle after a missed payment) only
+        # switches it off (backend.zelfregie.self_payment).
+        ChangeRule(
+            ChangeKind.FIXED_COST_PAID_BY_PARTICIPANT,
+            "whether the participant pays a fixed cost themselves (from step 3)",
+            _BOTH,
+            Decision.OTHER_PARTY,
+            emergency=True,
+            one_open_at_a_time=False,
+        ),
+        # Ending participation (issues 8 and 12): either party asks, the other agrees.
+        ChangeRule(
+            ChangeKind.END_PARTICIPATION,
+            "end participation: final settlement, handover letter, then read-only",
             _BOTH,
             Decision.OTHER_PARTY,
             emergency=False,

@@ -38,6 +38,7 @@ from backend.codecision.changes import (
     ExtraPayoutChange,
     FixedCostAmountChange,
     FixedCostRemoveChange,
+    InitialPlanChange,
     PlanChange,
     change_payload,
 )
@@ -51,7 +52,7 @@ from backend.codecision.matrix import (
     Decision,
 )
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
-from backend.models import Agreement, Proposal, ProposalEvent
+from backend.models import Agreement, PlanVersionRecord, Proposal, ProposalEvent
 from privacy.activities import PAYMENTS
 
 OPEN = "proposed"
@@ -110,6 +111,19 @@ def _check_references(session: Session, participant_id: int, change: PlanChange)
             or agreement.direction != "fixed_cost"
         ):
             raise InvalidInput(f"agreement {change.agreement_id} is not a fixed cost of this plan")
+    if isinstance(change, InitialPlanChange):
+        # Onboarding only: the first plan, for this participant, who has none yet.
+        has_plan = session.scalar(
+            select(PlanVersionRecord.id).where(PlanVersionRecord.participant_id == participant_id)
+        )
+        if change.plan.participant_id != participant_id or has_plan is not None:
+            raise InvalidInput("a first plan is only for a participant without a plan")
+    if change.kind in ("agreement_follow_up", "agreement_copy", "agreement_end"):
+        # Follow up / copy / end an agreement (issue 8): checked against the latest plan,
+        # so an unknown agreement or an end before the start is refused before storing.
+        from backend.plans.agreement_changes import check_agreement_change
+
+        check_agreement_change(session, participant_id, change)
     if isinstance(change, CreditorIbanCorrectionChange):
         found = session.scalar(
             select(Agreement.id).where(
@@ -136,6 +150,7 @@ def create_proposal(
 ) -> Proposal:
     rule = MATRIX[ChangeKind(change.kind)]
     _, party = ensure_can_act_for_participant(session, principal, participant_id)
+    _ensure_not_ended(session, participant_id, change)
     if party not in rule.proposers:
         raise Forbidden(f"a {party} cannot propose a {rule.kind} change")
     effective = effective_from or today
@@ -144,10 +159,20 @@ def create_proposal(
             f"effective_from must be from today up to {EFFECTIVE_DAYS_AHEAD_MAX} days ahead"
         )
     _check_references(session, participant_id, change)
+    if change.kind == "fixed_cost_paid_by_participant":
+        # Zelfregie step 3 (issue 12): on from step 3 only; an emergency only switches it off.
+        from backend.zelfregie.self_payment import check_paid_by_participant
+
+        check_paid_by_participant(session, participant_id, change, effective, emergency=emergency)
     if emergency:
         checked_reason = _emergency_checks(rule, party, change, reason)
     else:
         checked_reason = _required_reason(reason, what="reason")
+    if emergency and isinstance(change, ExtraPayoutChange):
+        # One-off payout: refused before anything is stored when the money is not there.
+        from backend.plans.one_off import check_extra_payout
+
+        check_extra_payout(session, participant_id, change, today)
     if rule.one_open_at_a_time and not emergency:
         expire_due(session, now=now, participant_id=participant_id)
         open_id = session.scalar(
@@ -197,7 +222,22 @@ def create_proposal(
     session.flush()
     if emergency:
         apply_decided(session, proposal, now=now)
+    elif change.kind in ("living_money_schedule", "living_money_amount"):
+        # Zelfregie step 2 (issue 12): within the limits the participant decides alone.
+        from backend.zelfregie.payout_choice import approve_within_limits
+
+        approve_within_limits(session, proposal, party=party, today=today, now=now)
     return proposal
+
+
+def _ensure_not_ended(session: Session, participant_id: int, change: PlanChange | None) -> None:
+    """Ending participation (backend.ending): after the end nothing changes any more."""
+    from backend.ending.guard import ensure_participation_open
+    from backend.ending.service import check_can_propose_end
+
+    ensure_participation_open(session, participant_id)
+    if change is not None and change.kind == ChangeKind.END_PARTICIPATION:
+        check_can_propose_end(session, participant_id)
 
 
 def _emergency_checks(rule: ChangeRule, party: Party, change: PlanChange, reason: str) -> str:
@@ -205,14 +245,16 @@ def _emergency_checks(rule: ChangeRule, party: Party, change: PlanChange, reason
         raise Forbidden("only the caseworker can use the emergency path")
     if not rule.emergency:
         raise Forbidden(f"a {rule.kind} change always needs both parties, also in an emergency")
-    if (
-        isinstance(change, ExtraPayoutChange)
-        and change.amount_cents > EMERGENCY_EXTRA_PAYOUT_CENTS_MAX
-    ):
-        raise InvalidInput(
-            f"an emergency extra payout is at most {EMERGENCY_EXTRA_PAYOUT_CENTS_MAX} cents; "
-            "a larger one needs both parties"
-        )
+    if isinstance(change, ExtraPayoutChange):
+        # The configured cap (HUISHOUDBOEKJE_EMERGENCY_PAYOUT_CAP_CENTS), never above the
+        # documented one.
+        from backend.plans.one_off import emergency_payout_cap_cents
+
+        cap = min(emergency_payout_cap_cents(), EMERGENCY_EXTRA_PAYOUT_CENTS_MAX)
+        if change.amount_cents > cap:
+            raise InvalidInput(
+                f"an emergency extra payout is at most {cap} cents; more needs both parties"
+            )
     return _required_reason(reason, what="emergency reason", length_min=EMERGENCY_REASON_LENGTH_MIN)
 
 
@@ -288,11 +330,20 @@ def approve(
 ) -> Proposal:
     _ensure_open(session, proposal, now)
     party = _ensure_decider(session, principal, proposal)
+    _ensure_not_ended(session, proposal.participant_id, None)
     note = _optional_reason(reason, what="reason")
     values: dict[str, Any] = {"decided_by": principal.user_id, "decided_at": now}
     values["decision_reason"] = note
     if proposal.effective_from < today:
         values["effective_from"] = today
+    if proposal.kind == ChangeKind.EXTRA_PAYOUT:
+        # One-off payout: refused before the decision when the money is not there.
+        from backend.codecision.changes import parse_change
+        from backend.plans.one_off import check_extra_payout
+
+        change = parse_change(proposal.kind, dict(proposal.payload))
+        assert isinstance(change, ExtraPayoutChange)
+        check_extra_payout(session, proposal.participant_id, change, today)
     _transition(session, proposal, "approved", **values)
     _event(session, proposal, "approved", actor=principal, party=party, reason=note, at=now)
     session.flush()

@@ -35,6 +35,14 @@ class EmergencyKind(enum.StrEnum):
     OTHER = "other"
 
 
+def _ensure_open(session: Session, participant_id: int) -> None:
+    """After the end (backend.ending) nothing changes any more: the same 409
+    `participation_ended` as for proposals."""
+    from backend.ending.guard import ensure_participation_open
+
+    ensure_participation_open(session, participant_id)
+
+
 def add_life_event(
     session: Session,
     principal: Principal,
@@ -46,6 +54,7 @@ def add_life_event(
     now: dt.datetime,
 ) -> LifeEvent:
     ensure_can_act_for_participant(session, principal, participant_id)
+    _ensure_open(session, participant_id)
     event = LifeEvent(
         participant_id=participant_id,
         kind=str(kind),
@@ -86,6 +95,7 @@ def press_emergency(
     ensure_can_act_for_participant(
         session, principal, participant_id, parties=frozenset({Party.PARTICIPANT})
     )
+    _ensure_open(session, participant_id)
     request = EmergencyRequest(
         participant_id=participant_id,
         kind=str(kind),

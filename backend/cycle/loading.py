@@ -34,19 +34,27 @@ from backend.models import (
 )
 from ledger import AccountKind, AccountRef, JournalEntry, Posting
 from rules import (
+    REASON_HANDOVER_RETURNED,
     REASON_INCOME_MATCHED,
     REASON_PAYMENT_RETURNED,
     BuildUpBuffer,
     DrawOnBuffer,
+    HandOverFixedCost,
     PayFixedCost,
     PayLivingMoney,
+    PayOneOffPayout,
     RefillBuffer,
     ReleaseReservation,
     RepayAdvance,
     ReserveFixedCost,
     returned_payment_metadata,
 )
-from rules.state import META_AGREEMENT_ID, META_DUE_DATE
+from rules.state import (
+    META_AGREEMENT_ID,
+    META_DUE_DATE,
+    META_PAYMENT_RULE,
+    META_SOURCE_KIND,
+)
 
 _IN_CHUNK = 500
 # The reason codes rules.OpenItemsBuilder folds; every other entry is only counted.
@@ -58,19 +66,27 @@ OPEN_ITEM_REASONS = frozenset(
             ReleaseReservation,
             DrawOnBuffer,
             PayFixedCost,
+            HandOverFixedCost,
             RefillBuffer,
             BuildUpBuffer,
             RepayAdvance,
             PayLivingMoney,
+            PayOneOffPayout,
         )
     }
-    | {REASON_INCOME_MATCHED, REASON_PAYMENT_RETURNED}
+    | {REASON_INCOME_MATCHED, REASON_PAYMENT_RETURNED, REASON_HANDOVER_RETURNED}
 )
 RULES_ALERT_PREFIX = "rules:"
 PAY_FIXED_COST = str(PayFixedCost.model_fields["rule_id"].default)
+# A returned handover (zelfregie step 3) goes back to the reservation like a payment.
+HAND_OVER = str(HandOverFixedCost.model_fields["rule_id"].default)
 PAY_LIVING_MONEY = str(PayLivingMoney.model_fields["rule_id"].default)
-# Entries backend.payments books when a payment comes back, and their key prefixes
-# (followed by the EndToEndId); see `_payment_outcomes`.
+PAY_ONE_OFF = str(PayOneOffPayout.model_fields["rule_id"].default)
+# Entries backend.payments books when a payment comes back. They carry
+# rules.payment_outcome_metadata (which instruction, which rule paid it, the fixed cost
+# and due date, the bank's reason); see `_payment_outcomes`. Entries booked before they
+# did are still in databases: for those only, the key's prefix (followed by the
+# EndToEndId) finds the instruction.
 PAYMENT_OUTCOME_KEY_PREFIXES = {
     "payment.returned": "payments:return:",
     "payment.rejected": "payments:reject:",
@@ -274,41 +290,64 @@ def _headers(session: Session, entry_ids: Iterable[int]) -> dict[int, _Header]:
     return found
 
 
+def _outcome(
+    payment_rule: str, source_kind: str, metadata: dict[str, str]
+) -> tuple[str, str, str] | None:
+    """What a returned or rejected payment means to the rules: (reason, agreement id, due
+    date) for a fixed cost whose money went back to `reserved`, else None (living money
+    and one-off payouts go back to available, which the balances show by themselves).
+    - `fixed_cost.pay`: `fixed_cost.returned`, reserved and never retried automatically;
+    - `fixed_cost.handover` (zelfregie step 3): `fixed_cost.handover_returned`, the
+      engine pays the creditor directly (not the participant's miss)."""
+    agreement_id = metadata.get(META_AGREEMENT_ID)
+    due_date = metadata.get(META_DUE_DATE)
+    if source_kind != "reserved" or agreement_id is None or due_date is None:
+        return None
+    if payment_rule == PAY_FIXED_COST:
+        return REASON_PAYMENT_RETURNED, agreement_id, due_date
+    if payment_rule == HAND_OVER:
+        return REASON_HANDOVER_RETURNED, agreement_id, due_date
+    return None
+
+
 def _payment_outcomes(
     session: Session, headers: dict[int, _Header]
-) -> dict[int, tuple[str, str] | None]:
-    """For each returned or rejected payment entry: the (agreement id, due date) of the
-    fixed cost whose reservation the money went back to, or None when it was not a
-    rules fixed-cost payment from `reserved` (living money goes back to available)."""
+) -> dict[int, tuple[str, str, str] | None]:
+    """For each returned or rejected payment entry: see `_outcome`. Read from the entry's
+    own metadata; only entries without it (booked before it existed) are looked up by
+    the EndToEndId in their key and the instruction's payable entry."""
+    found: dict[int, tuple[str, str, str] | None] = {}
     by_end_to_end: dict[str, int] = {}
     for entry_id, header in headers.items():
         prefix = PAYMENT_OUTCOME_KEY_PREFIXES.get(header.reason)
-        if prefix is not None and header.key.startswith(prefix):
+        if prefix is None:
+            continue
+        if META_PAYMENT_RULE in header.metadata:
+            found[entry_id] = _outcome(
+                header.metadata[META_PAYMENT_RULE],
+                header.metadata.get(META_SOURCE_KIND, ""),
+                header.metadata,
+            )
+        elif header.key.startswith(prefix):
+            # Old format (no metadata): keep accepting it, such entries stay in the
+            # ledger for good and a rebuild folds them again.
             by_end_to_end[header.key[len(prefix) :]] = entry_id
-    found: dict[int, tuple[str, str] | None] = dict.fromkeys(by_end_to_end.values())
+            found[entry_id] = None
     ids = sorted(by_end_to_end)
     for start in range(0, len(ids), _IN_CHUNK):
-        for end_to_end_id, kind, source_kind, metadata in session.execute(
+        for end_to_end_id, kind, source_kind, payable_reason, metadata in session.execute(
             select(
                 PaymentInstruction.end_to_end_id,
                 PaymentInstruction.kind,
                 PaymentInstruction.source_kind,
+                JournalEntryRecord.reason_code,
                 JournalEntryRecord.entry_metadata,
             )
             .join(JournalEntryRecord, JournalEntryRecord.id == PaymentInstruction.payable_entry_id)
             .where(PaymentInstruction.end_to_end_id.in_(ids[start : start + _IN_CHUNK]))
         ):
-            metadata = metadata or {}
-            if (
-                kind == "fixed_cost"
-                and source_kind == "reserved"
-                and META_AGREEMENT_ID in metadata
-                and META_DUE_DATE in metadata
-            ):
-                found[by_end_to_end[end_to_end_id]] = (
-                    metadata[META_AGREEMENT_ID],
-                    metadata[META_DUE_DATE],
-                )
+            rule = PAY_FIXED_COST if kind == "fixed_cost" else str(payable_reason)
+            found[by_end_to_end[end_to_end_id]] = _outcome(rule, source_kind, metadata or {})
     return found
 
 
@@ -385,10 +424,12 @@ def _rebuild_entries(
             metadata=tuple(sorted((header.metadata if metadata is None else metadata).items())),
         )
 
-    def returned(entry_id: int, agreement_id: str, due_date: str) -> JournalEntry:
+    def returned(
+        entry_id: int, agreement_id: str, due_date: str, reason: str = REASON_PAYMENT_RETURNED
+    ) -> JournalEntry:
         return build(
             entry_id,
-            reason=REASON_PAYMENT_RETURNED,
+            reason=reason,
             metadata=dict(returned_payment_metadata(agreement_id, dt.date.fromisoformat(due_date))),
         )
 
@@ -404,13 +445,14 @@ def _rebuild_entries(
             original = originals.get(header.reverses_id)
             if original is None or original.reason not in OPEN_ITEM_REASONS:
                 continue
-            if original.reason == PAY_FIXED_COST:
+            if original.reason in (PAY_FIXED_COST, HAND_OVER):
                 agreement_id = original.metadata.get(META_AGREEMENT_ID)
                 due_date = original.metadata.get(META_DUE_DATE)
                 if agreement_id is None or due_date is None:
                     continue
                 entry = returned(entry_id, agreement_id, due_date)
-            elif original.reason == PAY_LIVING_MONEY:
+            elif original.reason in (PAY_LIVING_MONEY, PAY_ONE_OFF):
+                # A cancelled payout stays decided; its money is available again.
                 continue
             elif original.key in result.entry_ids:
                 entry = build(entry_id, reverses_key=original.key)
@@ -421,13 +463,14 @@ def _rebuild_entries(
             else:
                 continue
         elif entry_id in outcomes:
-            occurrence = outcomes[entry_id]
-            if occurrence is None:
+            outcome = outcomes[entry_id]
+            if outcome is None:
                 continue
-            entry = returned(entry_id, *occurrence)
+            reason, agreement_id, due_date = outcome
+            entry = returned(entry_id, agreement_id, due_date, reason)
         else:
             entry = build(entry_id)
-        if entry.reason_code == REASON_PAYMENT_RETURNED:
+        if entry.reason_code in (REASON_PAYMENT_RETURNED, REASON_HANDOVER_RETURNED):
             result.returned_payments += 1
         result.entries.append(entry)
         result.entry_ids[entry.idempotency_key] = entry_id

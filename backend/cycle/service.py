@@ -44,6 +44,7 @@ writer). `rebuild_state=True` forces a rebuild for everyone.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -59,19 +60,22 @@ from backend.cycle import loading
 from backend.db import transaction
 from backend.errors import InvalidInput
 from backend.iban import validate_iban
-from backend.ledger_store import post_entries
+from backend.ledger_store import PostedEntry, post_entries
 from backend.models import Alert, CycleRun, CycleState, MunicipalBankAccount
 from backend.models.base import utcnow
-from backend.payments import InstructionRequest, create_payment_instructions
+from backend.payments import InstructionRequest, insert_payment_instructions
 from backend.plans.service import plan_bodies_in_force
+from backend.zelfregie import self_payment
 from ledger import JournalEntry
 from rules import (
     Action,
     Balances,
+    HandOverFixedCost,
     OpenItems,
     OpenItemsBuilder,
     PayFixedCost,
     PayLivingMoney,
+    PayOneOffPayout,
     Plan,
     RaiseAlert,
     Severity,
@@ -179,7 +183,7 @@ def run_daily_cycle(
             candidates = _candidates(session, today, participant_ids)
         accounts = loading.AccountCache()
         for start in range(0, len(candidates), chunk_size):
-            with _locked(session_factory) as session:
+            with _heap_frozen(), _locked(session_factory) as session:
                 _process_chunk(
                     session,
                     candidates[start : start + chunk_size],
@@ -189,6 +193,13 @@ def run_daily_cycle(
                     summary=summary,
                     rebuild_state=rebuild_state,
                 )
+        if participant_ids is None:
+            # Ending participation (backend.ending): agreed ends whose date has come are
+            # settled after the engine ran for them today.
+            from backend.ending.service import settle_due_endings
+
+            with _locked(session_factory) as session:
+                settle_due_endings(session, today=today, debtor_iban=debtor)
     except BaseException:
         summary._time("total", time.perf_counter() - started)
         try:
@@ -231,6 +242,23 @@ def run_cycle_in_session(
         )
     summary._time("total", time.perf_counter() - started)
     return summary
+
+
+@contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """Keep the objects that exist before a chunk out of the garbage collector's full
+    passes while it runs: a chunk allocates ~100 objects per participant, which set
+    off full collections over the whole heap (25 % of a heavy day, docs/performance.md).
+    Nothing is leaked: the objects go back to the collector afterwards. In a process
+    that froze its heap itself (the web app at startup) this does nothing."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _check_chunk_size(chunk_size: int) -> None:
@@ -356,6 +384,8 @@ def _process_chunk(
                 )
             )
         alert_keys = loading.rules_alert_keys(session, sorted(rebuild))
+        # Zelfregie step 3: bills the participant confirmed paying themselves.
+        confirmed = self_payment.confirmations_for(session, ids, today)
         summary.state_rebuilds += len(rebuild)
     decisions: list[_Decision] = []
     with _stopwatch(summary, "evaluate"):
@@ -371,6 +401,7 @@ def _process_chunk(
                         alert_keys.get(participant_id, set()),
                         rebuilt=participant_id in rebuild,
                         today=today,
+                        confirmed=confirmed.get(participant_id, ()),
                     )
                 )
             except Exception as error:  # one participant never stops the others
@@ -464,6 +495,7 @@ def _decide(
     *,
     rebuilt: bool,
     today: dt.date,
+    confirmed: Sequence[tuple[str, dt.date]] = (),
 ) -> _Decision:
     plan = Plan.model_validate(body)
     if plan.participant_id != participant_id:
@@ -480,6 +512,8 @@ def _decide(
         folded_before, through_before = state.postings_folded, state.through_entry_id
     for entry in found.entries:
         builder.add_entry(entry)
+    for agreement_id, due_date in confirmed:
+        builder.confirm_self_payment(agreement_id, due_date)
     open_items = builder.build(today)
     balances = Balances.from_ledger(participant_id, ledger.raw_balances)
     actions = evaluate(plan, balances, open_items, today)
@@ -533,16 +567,16 @@ def _write(
     entries = [entry for decision in decisions for entry in decision.entries]
     posted = post_entries(session, entries, created_by=CREATED_BY) if entries else []
     created_keys = {item.entry.idempotency_key for item in posted if item.created}
-    by_key = {item.entry.idempotency_key: item.entry for item in posted}
+    by_key = {item.entry.idempotency_key: item for item in posted}
     requests = [
         _instruction_request(action, by_key[action.idempotency_key], debtor_iban)
         for decision in decisions
         for action in decision.actions
-        if isinstance(action, PayFixedCost | PayLivingMoney)
+        if isinstance(action, PayFixedCost | PayLivingMoney | HandOverFixedCost | PayOneOffPayout)
         and action.idempotency_key in created_keys
     ]
     if requests:
-        create_payment_instructions(session, requests)
+        insert_payment_instructions(session, requests)
     alerts_created = _insert_alerts(
         session,
         [
@@ -551,6 +585,13 @@ def _write(
             for action in decision.actions
             if isinstance(action, RaiseAlert)
         ],
+    )
+    # Zelfregie step 3: a missed self-payment switches the cost back to direct payment.
+    self_payment.switch_back_after_missed(
+        session,
+        self_payment.missed_alerts(a for decision in decisions for a in decision.actions),
+        today=today,
+        now=utcnow(),
     )
     _save_states(session, decisions, today)
     session.flush()
@@ -561,16 +602,25 @@ def _write(
 
 
 def _instruction_request(
-    action: PayFixedCost | PayLivingMoney, entry: JournalEntry, debtor_iban: str
+    action: PayFixedCost | PayLivingMoney | HandOverFixedCost | PayOneOffPayout,
+    posted: PostedEntry,
+    debtor_iban: str,
 ) -> InstructionRequest:
     instruction = action.payment_instruction()
     structured = instruction.reference.kind == "structured"
     if isinstance(action, PayFixedCost):
         kind, source_kind, due_date = "fixed_cost", "reserved", action.due_date
+    elif isinstance(action, HandOverFixedCost):
+        # To the participant's own account (zelfregie step 3), from the reservation.
+        kind, source_kind, due_date = "living_money", "reserved", action.due_date
+    elif isinstance(action, PayOneOffPayout):
+        # A one-off extra payout to the participant's own account (backend.plans.one_off).
+        kind, source_kind, due_date = "living_money", "available", action.pay_on
     else:
         kind, source_kind, due_date = "living_money", "available", action.payout_date
     return InstructionRequest(
-        entry=entry,
+        entry=posted.entry,
+        entry_id=posted.entry_id,
         participant_id=action.participant_id,
         kind=kind,
         creditor_name=instruction.creditor_name,

@@ -12,16 +12,21 @@ from backend.models.base import Base
 from backend.models.codecision import EmergencyRequest, LifeEvent, Proposal, ProposalEvent
 from backend.models.counterparty import Counterparty
 from backend.models.cycle import CycleRun, CycleState
+from backend.models.ending import ParticipationEnd
+from backend.models.insight import InsightSetting, SpendingCategory, SpendingNote
 from backend.models.ledger import JournalEntryRecord, LedgerAccount, PostingRecord
 from backend.models.municipality import MunicipalBankAccount
+from backend.models.onboarding import AccountActivation, OnboardingDraft
 from backend.models.payments import PaymentBatch, PaymentBatchEvent, PaymentInstruction
 from backend.models.people import Household, Participant
 from backend.models.plans import IncomeExpectationRecord, PlanVersionRecord
 from backend.models.privacy import AccessLogRecord, PseudonymisationRecord
+from backend.models.self_payment import SelfPaymentConfirmation
 from backend.models.zelfregie import AutonomyStepRecord, SavingsGoal, SavingsMovement
 
 __all__ = [
     "AccessLogRecord",
+    "AccountActivation",
     "Agreement",
     "Alert",
     "AutonomyStepRecord",
@@ -35,11 +40,14 @@ __all__ = [
     "EmergencyRequest",
     "Household",
     "IncomeExpectationRecord",
+    "InsightSetting",
     "JournalEntryRecord",
     "LedgerAccount",
     "LifeEvent",
     "MunicipalBankAccount",
+    "OnboardingDraft",
     "Participant",
+    "ParticipationEnd",
     "PaymentBatch",
     "PaymentBatchEvent",
     "PaymentInstruction",
@@ -51,6 +59,9 @@ __all__ = [
     "RefreshToken",
     "SavingsGoal",
     "SavingsMovement",
+    "SelfPaymentConfirmation",
+    "SpendingCategory",
+    "SpendingNote",
     "SuspenseAssignmentRecord",
     "UserAccount",
 ]

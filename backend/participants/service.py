@@ -18,8 +18,10 @@ from privacy import FieldCipher, validate_bsn
 BSN_CONTEXT = "participant.bsn"
 
 
-def create_household(session: Session, *, name: str) -> Household:
-    household = Household(name=name)
+def create_household(
+    session: Session, *, name: str, adults: int | None = None, children: int | None = None
+) -> Household:
+    household = Household(name=name, adults=adults, children=children)
     session.add(household)
     session.flush()
     return household

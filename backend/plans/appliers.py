@@ -5,8 +5,8 @@ Call `register_plan_appliers()` once at start-up (the app factory and the
 `apply_plan_change` with source "proposal:<id>" (so a retry after a crash makes
 no second version) and returns "plan_version:<participant>:<version>".
 
-`extra_payout` gets no applier: it is not a plan change and the rules have no
-one-off payout yet, so such a proposal stays decided-but-not-applied and visible.
+`extra_payout` has its own applier (backend.plans.one_off): a plan version with a
+one-off payout (`rules.OneOffPayout`) that the daily cycle pays once.
 """
 
 from __future__ import annotations
@@ -29,6 +29,12 @@ APPLIED_KINDS = (
     ChangeKind.FIXED_COST_AMOUNT,
     ChangeKind.BUFFER_POLICY,
     ChangeKind.CREDITOR_IBAN_CORRECTION,
+    # Follow up / copy / end an agreement (issue 8).
+    ChangeKind.AGREEMENT_FOLLOW_UP,
+    ChangeKind.AGREEMENT_COPY,
+    ChangeKind.AGREEMENT_END,
+    # Zelfregie step 3: a fixed cost the participant pays themselves (issue 12).
+    ChangeKind.FIXED_COST_PAID_BY_PARTICIPANT,
 )
 
 
@@ -52,8 +58,16 @@ def apply_proposal(session: Session, proposal: Proposal, *, now: dt.datetime) ->
 
 def register_plan_appliers() -> None:
     """Also registers the one applier that makes no plan version: `autonomy_step`."""
+    from backend.ending.service import register_ending_applier
+    from backend.onboarding.service import register_onboarding_applier
     from backend.zelfregie.steps import register_step_applier
 
     for kind in APPLIED_KINDS:
         register_applier(kind, apply_proposal)
     register_step_applier()
+    # extra_payout: a one-off payout the daily cycle pays (backend.plans.one_off).
+    from backend.plans.one_off import apply_extra_payout
+
+    register_applier(ChangeKind.EXTRA_PAYOUT, apply_extra_payout)
+    register_ending_applier()  # end_participation (backend.ending)
+    register_onboarding_applier()  # initial_plan: onboarding's first plan version

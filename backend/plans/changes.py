@@ -18,7 +18,8 @@ where the change and the rules package do not say the same thing:
   months of fixed costs, so another target is refused until the rules support it.
 - creditor_iban_correction: every fixed cost paid to that counterparty's IBAN is
   paid to the new IBAN.
-- extra_payout is not a plan change (there is no one-off payout in the rules yet).
+- extra_payout is applied by backend.plans.one_off (it needs the proposal's id and
+  reason), not here.
 """
 
 from __future__ import annotations
@@ -31,11 +32,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.codecision.changes import (
+    AgreementCopyChange,
+    AgreementEndChange,
+    AgreementFollowUpChange,
     BufferPolicyChange,
     CreditorIbanCorrectionChange,
     ExtraPayoutChange,
     FixedCostAddChange,
     FixedCostAmountChange,
+    FixedCostPaidByParticipantChange,
     FixedCostRemoveChange,
     LivingMoneyAmountChange,
     LivingMoneyScheduleChange,
@@ -43,6 +48,7 @@ from backend.codecision.changes import (
 )
 from backend.errors import InvalidInput
 from backend.models import Agreement, Counterparty
+from backend.plans.agreement_changes import agreement_change_plan
 from backend.plans.projection import DIRECTION_FIXED_COST, agreement_ids_ever, new_agreement_id
 from rules import Category, Plan, PriorityClass
 
@@ -81,6 +87,12 @@ def plan_with_change(
         for cost in body["fixed_costs"]:
             if cost["agreement_id"] == agreement_id:
                 cost["amount_cents"] = change.amount_cents
+    elif isinstance(change, FixedCostPaidByParticipantChange):
+        # Zelfregie step 3 (issue 12): the engine hands the reserved amount over instead.
+        agreement_id = _fixed_cost_id(session, plan, change.agreement_id)
+        for cost in body["fixed_costs"]:
+            if cost["agreement_id"] == agreement_id:
+                cost["paid_by_participant"] = change.paid_by_participant
     elif isinstance(change, BufferPolicyChange):
         if change.target_months != BUFFER_TARGET_MONTHS:
             raise InvalidInput(
@@ -92,6 +104,9 @@ def plan_with_change(
         _correct_iban(session, plan, body, change)
     elif isinstance(change, ExtraPayoutChange):
         raise InvalidInput("an extra payout is not a plan change; the rules have no one-off payout")
+    elif isinstance(change, AgreementFollowUpChange | AgreementCopyChange | AgreementEndChange):
+        # Follow up / copy / end (issue 8): the rules change the schedules themselves.
+        return agreement_change_plan(session, plan, change)
     else:  # pragma: no cover - the union is exhaustive
         raise InvalidInput(f"unknown change {change!r}")
     try:

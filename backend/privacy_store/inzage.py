@@ -61,6 +61,7 @@ TITLES = {
     "cycle_state": "Tussenstand van de dagelijkse verwerking (technisch)",
     "emergency_request": "Noodknop",
     "income_expectation": "Verwacht inkomen",
+    "insight_setting": "Inzicht in uitgaven: uw keuzes (huishouden, delen)",
     "life_event": "Levensgebeurtenissen",
     "note": "Notities",
     "notes": "Notities",
@@ -72,6 +73,9 @@ TITLES = {
     "refresh_token": "Inlogsessies",
     "savings_goal": "Spaardoelen",
     "savings_movement": "Geld opzij gezet en teruggehaald",
+    "self_payment_confirmation": "Rekeningen die u zelf betaalt: bevestigd betaald",
+    "spending_category": "Inzicht in uitgaven: uw eigen soorten",
+    "spending_note": "Inzicht in uitgaven: wat u opschreef",
 }
 ROLE_NAMES = {
     "participant": "uzelf",
@@ -282,6 +286,8 @@ def build_inzage(
             "household": {
                 "id": participant.household_id,
                 "name": household.name if household is not None else None,
+                "adults": household.adults if household is not None else None,
+                "children": household.children if household is not None else None,
             },
             "status": participant.status,
             "started_on": json_value(participant.started_on),

@@ -385,6 +385,7 @@ def _rename_household(
     household = session.get(Household, participant.household_id)
     if household is not None:
         household.name = f"Huishouden {household.id}"
+        household.adults = household.children = None  # composition goes with the name
         outcome.changed["household.name"] = 1
 
 

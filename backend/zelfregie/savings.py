@@ -90,6 +90,13 @@ def goals(session: Session, participant_id: int, today: dt.date) -> list[GoalVie
     ]
 
 
+def _ensure_not_ended(session: Session, participant_id: int) -> None:
+    """After participation ended (backend.ending) savings are paid out and stay closed."""
+    from backend.ending.guard import ensure_participation_open
+
+    ensure_participation_open(session, participant_id)
+
+
 def create_goal(
     session: Session,
     principal: Principal,
@@ -102,6 +109,7 @@ def create_goal(
     today: dt.date,
 ) -> SavingsGoal:
     ensure_can_act_for_participant(session, principal, participant_id, parties=OWN)
+    _ensure_not_ended(session, participant_id)
     name = " ".join(name.split())
     if not 1 <= len(name) <= 100:
         raise InvalidInput("a savings goal needs a name of 1 to 100 characters")
@@ -199,6 +207,7 @@ def set_aside(
 ) -> SavingsMovement:
     """Move `amount_cents` of free living money into the goal's pot."""
     ensure_can_act_for_participant(session, principal, participant_id, parties=OWN)
+    _ensure_not_ended(session, participant_id)
     goal = _own_goal(session, participant_id, goal_id)
     if not 0 < amount_cents <= AMOUNT_CENTS_MAX:
         raise InvalidInput("the amount must be above zero")
@@ -220,6 +229,7 @@ def withdraw(
     """Take money back from a goal's pot into `available`; no approval, the caseworker
     is told (info alert)."""
     ensure_can_act_for_participant(session, principal, participant_id, parties=OWN)
+    _ensure_not_ended(session, participant_id)
     goal = _own_goal(session, participant_id, goal_id)
     saved = saved_per_goal(session, participant_id).get(goal.id, 0)
     if not 0 < amount_cents <= AMOUNT_CENTS_MAX:

@@ -30,7 +30,9 @@ from backend.access.roles import Role
 from backend.api.deps import DbSession
 from backend.codecision import service as proposals_service
 from backend.codecision import signals
-from backend.codecision.changes import parse_change
+from backend.codecision.changes import ExtraPayoutChange, parse_change
+from backend.codecision.matrix import EMERGENCY_REASON_LENGTH_MIN
+from backend.codecision.matrix import REASON_LENGTH_MAX as PROPOSAL_REASON_LENGTH_MAX
 from backend.errors import InvalidInput, NotFound
 from backend.models import (
     Agreement,
@@ -42,9 +44,20 @@ from backend.models import (
 )
 from backend.models.base import utcnow
 from backend.plans import plan_history
+from backend.plans.one_off import emergency_payout_cap_cents
+from backend.zelfregie import self_payment
+from client_app.formatting import money, parse_amount
 from client_app.i18n import translate
 from client_app.pages.participant import FLASHES
-from client_app.pages.staff import remembered_filters
+from client_app.pages.staff import (
+    PAGE_SIZES,
+    Paging,
+    filter_form,
+    page_link,
+    page_number,
+    page_size,
+    remembered_filters,
+)
 from client_app.services import messages as messages_service
 from client_app.services.movements import movements as load_movements
 from client_app.services.plan_text import change_text, plan_summary
@@ -71,8 +84,15 @@ CASEWORKER_FLASHES = FLASHES | {
     "note_added",
     "review_planned",
     "review_recorded",
+    "agreement_proposed",  # follow up / copy / end an agreement (casework_agreements)
+    "initial_plan_proposed",  # the first plan proposed again (client_app.pages.onboarding)
+    "followup_iban_saved",  # money after the end: the new own account (client_app.pages.ending)
+    "payout_granted",  # one-off extra payout from an emergency (backend.plans.one_off)
 }
-NAVIGATION = (("queue", "/hulpverlener", "caseworker.nav.queue"),)
+NAVIGATION = (
+    ("queue", "/hulpverlener", "caseworker.nav.queue"),
+    ("onboarding", "/hulpverlener/aanmelden", "onboarding.nav"),  # Aanmelden (issue 8)
+)
 
 
 def caseworker(user: PageUser) -> Principal:
@@ -83,7 +103,7 @@ def caseworker(user: PageUser) -> Principal:
 Caseworker = Annotated[Principal, Depends(caseworker)]
 
 
-QUEUE_FILTERS: dict[str, tuple[str, ...]] = {"toon": ("werk", "alle")}
+QUEUE_FILTERS: dict[str, tuple[str, ...]] = {"toon": ("werk", "alle"), "per": PAGE_SIZES}
 
 # Urgency: lower comes first. Alert kinds are the engine's (rules.AlertKind) and
 # payments' ("payment.returned", "payment.rejected").
@@ -94,6 +114,11 @@ URGENCY = {
     "income_amount_unexpected": 2,
     "payment.returned": 3,
     "payment.rejected": 3,
+    "self_payment_missed": 3,  # zelfregie step 3: was the bill paid? (issue 12)
+    # One-off payouts and returned handovers (backend.plans.one_off, rules engine).
+    "one_off_payout_short": 1,
+    "handover_returned": 3,
+    "exit.followup_blocked": 3,  # money after the end, own IBAN sent it back (ending)
     "buffer_used": 4,
     "buffer_below_target": 4,
     "living_money_below_agreed": 4,
@@ -126,7 +151,7 @@ def _as_utc(moment: dt.datetime) -> dt.datetime:
 def queue(request: Request, user: Caseworker, session: DbSession) -> Response:
     """Werkvoorraad: what needs a person, most urgent first, each with its one action."""
     lang = request_language(request)
-    filters = remembered_filters(request, user, "queue", QUEUE_FILTERS)
+    filters = remembered_filters(request, user, "queue", QUEUE_FILTERS, session)
     show_all = filters.get("toon") == "alle"
     ids = sorted(caseload_participant_ids(session, user.user_id))
     participants = {
@@ -158,7 +183,20 @@ def queue(request: Request, user: Caseworker, session: DbSession) -> Response:
             QueueItem(urgency, "alert", alert.participant_id or 0, alert.created_at, alert)
         )
     now = utcnow()
-    for participant_id in ids:
+    # One query over the caseload finds whose proposals are due to expire; expiring
+    # participant by participant cost 200 queries per view (docs/performance.md).
+    due_ids = _in_caseload(
+        session,
+        ids,
+        select(Proposal.participant_id)
+        .where(
+            Proposal.participant_id.in_(ids),
+            Proposal.status == proposals_service.OPEN,
+            Proposal.expires_at <= now,
+        )
+        .distinct(),
+    )
+    for participant_id in sorted(due_ids):
         proposals_service.expire_due(session, now=now, participant_id=participant_id)
     names: dict[int, str] = {}
     if ids:
@@ -200,7 +238,10 @@ def queue(request: Request, user: Caseworker, session: DbSession) -> Response:
     ):
         items.append(QueueItem(6, "review", review.participant_id, review.created_at, review))
     items.sort(key=lambda item: (item.urgency, _as_utc(item.created_at)))
-    busy = {item.participant_id for item in items}
+    # Paging: the page size is remembered with the filters (issue 8).
+    paging = Paging(page_number(request), page_size(filters), len(items))
+    all_items, items = items, items[paging.offset : paging.offset + paging.size]
+    busy = {item.participant_id for item in all_items}
     quiet = [participant for pid, participant in participants.items() if pid not in busy]
     flash_key = request.query_params.get("gedaan")
     return render(
@@ -212,12 +253,32 @@ def queue(request: Request, user: Caseworker, session: DbSession) -> Response:
             "participant_names": {pid: p.display_name for pid, p in participants.items()},
             "quiet": quiet,
             "show_all": show_all,
+            "paging": paging,
+            "previous_link": page_link("/hulpverlener", filters, paging.page - 1),
+            "next_link": page_link("/hulpverlener", filters, paging.page + 1),
+            "list_filters": filter_form(
+                "/hulpverlener",
+                filters,
+                [
+                    (
+                        "toon",
+                        translate(lang, "staff.filters.queue_show"),
+                        [
+                            ("werk", translate(lang, "staff.filters.queue_work")),
+                            ("alle", translate(lang, "staff.filters.queue_all")),
+                        ],
+                        "werk",
+                    )
+                ],
+                lang=lang,
+            ),
             "caseload_size": len(participants),
             "flash": translate(lang, f"flash.{flash_key}")
             if flash_key in CASEWORKER_FLASHES
             else None,
             "navigation": NAVIGATION,
             "active": "queue",
+            "payout_cap_cents": emergency_payout_cap_cents(),  # backend.plans.one_off
         },
         principal=user,
     )
@@ -235,6 +296,70 @@ def emergency_seen(
     found = signals.get_emergency(session, participant_id, request_id)
     signals.acknowledge(session, user, found, now=utcnow())
     return redirect("/hulpverlener?gedaan=emergency_seen")
+
+
+# One-off extra payout after the emergency button (backend.plans.one_off).
+def _payout_refused(request: Request, user: Principal, message: str) -> Response:
+    """The error page with the reason in the caseworker's language (the generic error
+    page only shows details in English); nothing was stored."""
+    return render(
+        request,
+        "error.html",
+        {"status_code": 422, "message": message, "detail": None},
+        principal=user,
+        status_code=422,
+    )
+
+
+@router.post(
+    "/deelnemer/{participant_id}/noodmelding/{request_id}/noodbetaling",
+    dependencies=[CsrfProtected],
+)
+def emergency_payout(
+    request: Request,
+    user: Caseworker,
+    session: DbSession,
+    participant_id: ItemId,
+    request_id: ItemId,
+    bedrag: Annotated[str, Form(max_length=30)] = "",
+    reden: Annotated[str, Form(max_length=PROPOSAL_REASON_LENGTH_MAX)] = "",
+) -> Response:
+    """Help after the emergency button: a one-off extra payout on the emergency path
+    (co-decision `extra_payout`, backend.plans.one_off), paid by the next daily cycle."""
+    lang = request_language(request)
+    _on_caseload(session, user, participant_id)
+    signals.get_emergency(session, participant_id, request_id)
+    cents = parse_amount(bedrag)
+    cap = emergency_payout_cap_cents()
+    if cents is None or not 0 < cents <= cap:
+        message = translate(lang, "payout.error.amount", cap=money(cap, lang))
+        return _payout_refused(request, user, message)
+    if len(reden.strip()) < EMERGENCY_REASON_LENGTH_MIN:
+        message = translate(lang, "payout.error.reason", count=str(EMERGENCY_REASON_LENGTH_MIN))
+        return _payout_refused(request, user, message)
+    try:
+        proposals_service.create_proposal(
+            session,
+            user,
+            participant_id,
+            change=ExtraPayoutChange(amount_cents=cents),
+            reason=reden.strip(),
+            effective_from=None,
+            emergency=True,
+            today=page_today(request),
+            now=utcnow(),
+            expiry_days=request.app.state.settings.proposal_expiry_days,
+        )
+    except InvalidInput as error:
+        short = error.extra.get("short_cents")
+        if not isinstance(short, int):
+            raise
+        room = int(error.extra.get("room_cents", 0))
+        message = translate(
+            lang, "payout.error.short", short=money(short, lang), room=money(room, lang)
+        )
+        return _payout_refused(request, user, message)
+    return redirect("/hulpverlener?gedaan=payout_granted")
 
 
 @router.post(
@@ -331,7 +456,7 @@ def participant_page(
             "months": _forecast_months(result),
             "rows": rows,
             "history": history,
-            "plan_lines": plan_summary(view.plan.plan, lang) if view.plan else None,
+            "plan_lines": plan_summary(view.plan.plan, lang, on=today) if view.plan else None,
             "proposals": proposal_views,
             "life_events": signals.list_life_events(session, participant_id, limit=20, offset=0),
             "alerts": list(
@@ -357,6 +482,14 @@ def participant_page(
                 )
             ),
             "errors": {},
+            # Follow up / copy / end an agreement (client_app.pages.casework_agreements).
+            "agreement_rows": current_agreements(session, participant_id),
+            # Zelfregie step 3: bills the participant pays themselves ("Bevestig betaald").
+            "self_paid_bills": self_payment.self_paid_bills(session, participant_id, today),
+            # Onboarding loose ends: a new activation code, the first plan proposed again.
+            "onboarding_followup": onboarding_followup(session, participant_id, today),
+            # Money after the end waits: the own IBAN sent a payout back (backend.ending).
+            "followup_blocked": followup_blocked(session, participant_id),
             "flash": translate(lang, f"flash.{flash_key}")
             if flash_key in CASEWORKER_FLASHES
             else None,
@@ -365,6 +498,24 @@ def participant_page(
         },
         principal=user,
     )
+
+
+def followup_blocked(session: Session, participant_id: int) -> list[Any]:
+    from backend.ending.followup import blocked_alerts
+
+    return blocked_alerts(session, participant_id)
+
+
+def onboarding_followup(session: Session, participant_id: int, today: dt.date) -> dict[str, Any]:
+    from client_app.pages.onboarding import followup_context
+
+    return followup_context(session, participant_id, today)
+
+
+def current_agreements(session: Session, participant_id: int) -> list[dict[str, Any]]:
+    from client_app.pages.casework_agreements import current_agreements as agreements
+
+    return agreements(session, participant_id)
 
 
 def _forecast_months(result: Any) -> list[dict[str, Any]]:

@@ -34,12 +34,27 @@ from backend.bank_import import assign_suspense_entry, import_statement_file, li
 from backend.bank_import import views as bank_views
 from backend.bank_import.suspense import suggestions_for_entry
 from backend.errors import AppError, InvalidInput, NotFound
-from backend.models import Alert, BankEntryRecord, Participant, PaymentInstruction
+from backend.models import (
+    Alert,
+    BankEntryRecord,
+    MunicipalBankAccount,
+    Participant,
+    PaymentInstruction,
+)
 from backend.payments import batches as batch_service
 from backend.payments.reconcile import reconcile
 from client_app.i18n import translate
 from client_app.pages.auth import HOME_BY_ROLE
-from client_app.pages.staff import PAGE_SIZE, Paging, page_link, page_number, remembered_filters
+from client_app.pages.staff import (
+    PAGE_SIZE,
+    PAGE_SIZES,
+    Paging,
+    filter_form,
+    page_link,
+    page_number,
+    page_size,
+    remembered_filters,
+)
 from client_app.web.cookies import mark_page
 from client_app.web.rendering import page_today, redirect, render, request_language
 from client_app.web.routing import CsrfProtected, PageRoute, PageUser
@@ -124,6 +139,36 @@ def _start_writing(session: Session) -> None:
 # ---------------------------------------------------------------------- Afschriften
 
 
+def _account_filters(
+    request: Request, session: Session, user: Principal, page: str
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Filter by municipal bank account and page size, remembered per user (issue 8)."""
+    accounts = list(
+        session.execute(
+            select(MunicipalBankAccount.iban, MunicipalBankAccount.name).order_by(
+                MunicipalBankAccount.iban
+            )
+        )
+    )
+    allowed = {"rekening": tuple(str(iban) for iban, _ in accounts), "per": PAGE_SIZES}
+    filters = remembered_filters(request, user, page, allowed, session)
+    lang = request_language(request)
+    form = filter_form(
+        request.url.path,
+        filters,
+        [
+            (
+                "rekening",
+                translate(lang, "staff.filters.account"),
+                [(str(iban), f"{name} ({iban})") for iban, name in accounts],
+                "",
+            )
+        ],
+        lang=lang,
+    )
+    return filters, form
+
+
 def _statements_page(
     request: Request,
     session: Session,
@@ -133,10 +178,13 @@ def _statements_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    number = page_number(request)
-    listed = bank_views.list_statements(session, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+    filters, form = _account_filters(request, session, user, "statements")
+    number, size = page_number(request), page_size(filters)
+    listed = bank_views.list_statements(
+        session, account_iban=filters.get("rekening"), limit=size, offset=(number - 1) * size
+    )
     gaps = [item for item in listed.items if item["gap_cents"]]
-    paging = Paging(number, PAGE_SIZE, listed.total)
+    paging = Paging(number, size, listed.total)
     return _page(
         request,
         user,
@@ -147,8 +195,9 @@ def _statements_page(
             "statements": listed.items,
             "gaps": gaps,
             "paging": paging,
-            "previous_link": page_link(request.url.path, {}, number - 1),
-            "next_link": page_link(request.url.path, {}, number + 1),
+            "previous_link": page_link(request.url.path, filters, number - 1),
+            "next_link": page_link(request.url.path, filters, number + 1),
+            "list_filters": form,
             "report": report,
             "error": error,
         },
@@ -206,8 +255,11 @@ async def upload_statement(
 
 @router.get("/te-verdelen")
 def suspense(request: Request, user: SuspenseUser, session: DbSession) -> Response:
-    number = page_number(request)
-    queue = list_suspense(session, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+    filters, form = _account_filters(request, session, user, "suspense")
+    number, size = page_number(request), page_size(filters)
+    queue = list_suspense(
+        session, account_iban=filters.get("rekening"), limit=size, offset=(number - 1) * size
+    )
     return _page(
         request,
         user,
@@ -218,9 +270,10 @@ def suspense(request: Request, user: SuspenseUser, session: DbSession) -> Respon
             "items": queue.items,
             "total": queue.total,
             "total_cents": queue.total_cents,
-            "paging": Paging(number, PAGE_SIZE, queue.total),
-            "previous_link": page_link(request.url.path, {}, number - 1),
-            "next_link": page_link(request.url.path, {}, number + 1),
+            "paging": Paging(number, size, queue.total),
+            "previous_link": page_link(request.url.path, filters, number - 1),
+            "next_link": page_link(request.url.path, filters, number + 1),
+            "list_filters": form,
         },
     )
 
@@ -311,6 +364,8 @@ def assign(
             "participant": participant,
             "agreement_id": agreement_id,
             "reason": " ".join(reden.split()),
+            # Still allowed: the daily cycle pays it on to their own IBAN (backend.ending).
+            "ended": participant.status == "ended",
         }
         return _assign_form(request, session, user, entry, values=values, confirm=confirm)
     _start_writing(session)
@@ -343,13 +398,32 @@ def assign(
 
 @router.get("/betaalbatches")
 def batches(request: Request, user: BatchUser, session: DbSession) -> Response:
-    filters = remembered_filters(request, user, "batches", {"status": BATCH_STATUSES})
+    filters = remembered_filters(
+        request, user, "batches", {"status": BATCH_STATUSES, "per": PAGE_SIZES}, session
+    )
     status = filters.get("status")
-    number = page_number(request)
+    number, size = page_number(request), page_size(filters)
     statuses = [status] if status else None
     listed = batch_service.list_batches(session, statuses=statuses)
     total = len(listed)
-    shown = listed[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+    shown = listed[(number - 1) * size : number * size]
+    lang = request_language(request)
+    form = filter_form(
+        "/financien/betaalbatches",
+        filters,
+        [
+            (
+                "status",
+                translate(lang, "finance.batches.filter_status"),
+                [
+                    (item, translate(lang, f"finance.batch_status.{item}"))
+                    for item in BATCH_STATUSES
+                ],
+                "",
+            )
+        ],
+        lang=lang,
+    )
     return _page(
         request,
         user,
@@ -360,9 +434,10 @@ def batches(request: Request, user: BatchUser, session: DbSession) -> Response:
             "batches": shown,
             "statuses": BATCH_STATUSES,
             "status": status,
-            "paging": Paging(number, PAGE_SIZE, total),
+            "paging": Paging(number, size, total),
             "previous_link": page_link(request.url.path, filters, number - 1),
             "next_link": page_link(request.url.path, filters, number + 1),
+            "list_filters": form,
         },
     )
 

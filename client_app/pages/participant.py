@@ -56,6 +56,7 @@ from backend.payments import open_alerts
 from client_app.config import client_settings
 from client_app.formatting import months_of_costs, parse_amount
 from client_app.i18n import translate
+from client_app.services import casework_notes
 from client_app.services import messages as messages_service
 from client_app.services.export import personal_data_export, personal_data_pdf
 from client_app.services.movements import PAGE_SIZE_DEFAULT, MovementKind, months_with_movements
@@ -107,6 +108,7 @@ FLASHES = frozenset(
         "set_aside",
         "withdrawn",
         "step_asked",
+        "selfpay_confirmed",  # zelfregie step 3: a self-paid bill marked paid
     }
 )
 
@@ -128,6 +130,11 @@ class Viewer:
     @property
     def is_self(self) -> bool:
         return self.party is Party.PARTICIPANT
+
+    @property
+    def ended(self) -> bool:
+        """Participation ended (backend.ending): read-only, buttons to change are hidden."""
+        return self.participant.status == "ended"
 
 
 def viewer(participant_id: ParticipantId, user: PageUser, session: DbSession) -> Viewer:
@@ -423,7 +430,7 @@ def _agreements_page(
     )
     open_items = [item for item in all_items if item.status == "proposed"]
     decided = [item for item in all_items if item.status != "proposed"][:PROPOSAL_HISTORY_MAX]
-    summary = None if view.plan is None else plan_summary(view.plan.plan, lang, row_ids)
+    summary = None if view.plan is None else plan_summary(view.plan.plan, lang, row_ids, on=today)
     upcoming = (
         None if view.upcoming_plan is None else plan_summary(view.upcoming_plan.plan, lang, row_ids)
     )
@@ -658,7 +665,8 @@ def _life_events_page(
             "kinds": [kind.value for kind in LifeEventKind],
             "errors": errors or {},
             "form": form or {},
-            "can_tell": who.party is not None,
+            "can_tell": who.party is not None and not who.ended,
+            "ended": who.ended,
         },
         status_code=status_code,
     )
@@ -759,7 +767,8 @@ def _emergency_page(
             "kinds": [kind.value for kind in EmergencyKind],
             "errors": errors or {},
             "form": form or {},
-            "can_press": who.is_self,
+            "can_press": who.is_self and not who.ended,
+            "ended": who.ended,
         },
         status_code=status_code,
     )
@@ -899,7 +908,13 @@ def messages(request: Request, who: ParticipantViewer, session: DbSession) -> Re
         who,
         "participant/messages.html",
         "messages",
-        {"items": items, "unread_ids": unread_ids},
+        {
+            "items": items,
+            "unread_ids": unread_ids,
+            # The caseworker's notes (never the internal ones) and kantelgesprekken.
+            "notes": casework_notes.notes_for_participant(session, who.participant.id),
+            "reviews": casework_notes.reviews_for_participant(session, who.participant.id),
+        },
     )
 
 

@@ -14,17 +14,21 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from backend.access.policy import ensure_can_act_for_participant
 from backend.api.deps import DbSession
 from backend.codecision import service as proposals_service
-from backend.codecision.changes import AutonomyStepChange
-from backend.errors import Conflict, InvalidInput
+from backend.codecision.changes import AutonomyStepChange, FixedCostPaidByParticipantChange
+from backend.ending.guard import ensure_participation_open
+from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.models import Agreement
 from backend.models.base import utcnow
 from backend.models.zelfregie import GOAL_NAME_LENGTH_MAX
-from backend.zelfregie import savings
+from backend.zelfregie import savings, self_payment
+from backend.zelfregie.payout_choice import payout_limits
 from backend.zelfregie.steps import step_view
 from client_app.formatting import parse_amount
 from client_app.i18n import translate
@@ -32,7 +36,8 @@ from client_app.pages.participant import ParticipantViewer, Viewer, _page
 from client_app.services.state import view_with_forecast
 from client_app.web.rendering import page_today, redirect, request_language
 from client_app.web.routing import CsrfProtected, PageRoute
-from rules.zelfregie import free_to_set_aside
+from rules import Plan
+from rules.zelfregie import AutonomyStep, free_to_set_aside
 
 router = APIRouter(
     prefix="/deelnemer/{participant_id}", route_class=PageRoute, include_in_schema=False
@@ -64,6 +69,7 @@ def _zelfregie_page(
         buffer_target_cents=view.buffer_target_cents,
     )
     goals = savings.goals(session, who.participant.id, today)
+    plan = view.plan.plan if view.plan else None
     return _page(
         request,
         session,
@@ -76,10 +82,17 @@ def _zelfregie_page(
             "goals": goals,
             "bars": {item.goal.id: _bar(item.forecast.progress_percent) for item in goals},
             "free_cents": free_to_set_aside(view.balances.available_cents, result),
-            "can_act": who.is_self,
+            "can_act": who.is_self and who.participant.status != "ended",
             "errors": errors or {},
             "form": form or {},
             "name_max": GOAL_NAME_LENGTH_MAX,
+            # Zelfregie steps 2 and 3 (issue 12)
+            "payout_limits": payout_limits(plan) if plan and steps.step >= 2 else None,
+            "bills": self_payment.self_paid_bills(session, who.participant.id, today),
+            "own_costs": _own_cost_choices(session, who.participant.id, plan)
+            if plan and steps.step >= AutonomyStep.PAYS_OWN_COSTS
+            else [],
+            "today": today,
         },
         status_code=status_code,
     )
@@ -102,6 +115,7 @@ def create_goal(
 ) -> Response:
     lang = request_language(request)
     ensure_can_act_for_participant(session, who.user, who.participant.id, parties=savings.OWN)
+    ensure_participation_open(session, who.participant.id)  # read-only after the end
     today = page_today(request)
     errors: dict[str, str] = {}
     name = " ".join(name.split())
@@ -153,6 +167,7 @@ def _move(
 ) -> Response:
     lang = request_language(request)
     ensure_can_act_for_participant(session, who.user, who.participant.id, parties=savings.OWN)
+    ensure_participation_open(session, who.participant.id)  # read-only after the end
     today = page_today(request)
     field = f"amount-{goal}" if goal.isdigit() else "amount"
     errors: dict[str, str] = {}
@@ -240,4 +255,96 @@ def ask_next_step(request: Request, who: ParticipantViewer, session: DbSession) 
         now=utcnow(),
         expiry_days=request.app.state.settings.proposal_expiry_days,
     )
+    return redirect(f"{who.base}/zelf-doen?gedaan=step_asked")
+
+
+# ---------------------------------------------------------------------- step 3 (issue 12)
+
+
+def _own_cost_choices(session: Session, participant_id: int, plan: Plan) -> list[dict[str, object]]:
+    """The plan's fixed costs with their agreement row id and whether they are self-paid."""
+    rows = {
+        str(plan_id): int(row_id)
+        for row_id, plan_id in session.execute(
+            select(Agreement.id, Agreement.plan_agreement_id).where(
+                Agreement.participant_id == participant_id,
+                Agreement.direction == "fixed_cost",
+            )
+        )
+    }
+    return [
+        {
+            "row_id": rows[cost.agreement_id],
+            "name": cost.description_nl or cost.creditor_name,
+            "creditor": cost.creditor_name,
+            "amount_cents": cost.amount_cents,
+            "self_paid": cost.paid_by_participant,
+        }
+        for cost in plan.fixed_costs
+        if cost.agreement_id in rows
+    ]
+
+
+@router.post("/zelf-doen/betaald", dependencies=[CsrfProtected])
+def mark_paid(
+    request: Request,
+    who: ParticipantViewer,
+    session: DbSession,
+    agreement: Annotated[str, Form(max_length=64)] = "",
+    due: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """ "Ik heb betaald" (participant) or "Bevestig betaald" (caseworker, ?terug=hulpverlener)."""
+    lang = request_language(request)
+    back = request.query_params.get("terug") == "hulpverlener"
+    try:
+        due_date = dt.date.fromisoformat(due)
+        self_payment.confirm_paid(
+            session,
+            who.user,
+            who.participant.id,
+            agreement_id=agreement,
+            due_date=due_date,
+            now=utcnow(),
+        )
+    except Forbidden:
+        raise
+    except (ValueError, NotFound, InvalidInput):
+        errors = {"bill": translate(lang, "selfpay.error.bill")}
+        return _zelfregie_page(request, session, who, errors=errors, status_code=422)
+    if back:
+        return redirect(f"/hulpverlener/deelnemer/{who.participant.id}?gedaan=selfpay_confirmed")
+    return redirect(f"{who.base}/zelf-doen?gedaan=selfpay_confirmed")
+
+
+@router.post("/zelf-doen/zelf-betalen", dependencies=[CsrfProtected])
+def propose_paying_myself(
+    request: Request,
+    who: ParticipantViewer,
+    session: DbSession,
+    agreement: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Propose (co-decision) that the participant pays this fixed cost themselves."""
+    lang = request_language(request)
+    ensure_can_act_for_participant(session, who.user, who.participant.id)
+    today = page_today(request)
+    try:
+        if not agreement.isdigit() or not 0 < int(agreement) < 2**63:
+            raise InvalidInput("choose a fixed cost")
+        proposals_service.create_proposal(
+            session,
+            who.user,
+            who.participant.id,
+            change=FixedCostPaidByParticipantChange(
+                agreement_id=int(agreement), paid_by_participant=True
+            ),
+            reason=translate("nl", "selfpay.reason"),
+            effective_from=None,
+            emergency=False,
+            today=today,
+            now=utcnow(),
+            expiry_days=request.app.state.settings.proposal_expiry_days,
+        )
+    except (InvalidInput, Conflict):
+        errors = {"own_cost": translate(lang, "selfpay.error.own_cost")}
+        return _zelfregie_page(request, session, who, errors=errors, status_code=422)
     return redirect(f"{who.base}/zelf-doen?gedaan=step_asked")

@@ -61,6 +61,8 @@ RESIDENT_ALERTS: Mapping[str, str] = {
     "living_money_below_agreed": "alert",
     "payment.returned": "payment_returned",
     "payment.rejected": "payment_returned",
+    # Zelfregie step 3: a bill the resident pays themselves was not marked paid in time.
+    "self_payment_missed": "alert",
 }
 
 
@@ -270,7 +272,8 @@ def _proposal_messages(connection: Connection, events: Sequence[ProposalEvent]) 
                     **common,
                 )
             )
-        elif item.action == "emergency_applied":
+        elif item.action == "emergency_applied" and item.actor_party != "system":
+            # (system: the daily cycle after a missed self-payment; its alert tells why)
             found.append(
                 NewMessage(
                     kind="emergency_change",
@@ -348,8 +351,9 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
 
 
 def _on_execute(state: ORMExecuteState) -> Any:
-    """Bulk `insert(Alert)` with a list of rows (the daily cycle): messages too."""
-    if not state.is_insert or not state.is_orm_statement:
+    """Bulk `insert(Alert)` with a list of rows (the daily cycle): messages too.
+    Also a Core `insert(Alert.__table__)`, which is how the daily cycle writes them."""
+    if not state.is_insert:
         return None
     table = getattr(state.statement, "table", None)
     if getattr(table, "name", None) != Alert.__tablename__:

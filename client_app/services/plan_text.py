@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from backend.codecision.changes import (
+    AgreementCopyChange,
+    AgreementEndChange,
+    AgreementFollowUpChange,
     AutonomyStepChange,
     BufferPolicyChange,
     CreditorIbanCorrectionChange,
+    EndParticipationChange,
     ExtraPayoutChange,
     FixedCostAddChange,
     FixedCostAmountChange,
+    FixedCostPaidByParticipantChange,
     FixedCostRemoveChange,
+    InitialPlanChange,
     LivingMoneyAmountChange,
     LivingMoneyScheduleChange,
     PlanChange,
@@ -28,6 +35,7 @@ from rules import (
     WeeklySchedule,
     YearlySchedule,
 )
+from rules.agreement_changes import in_force
 
 
 def schedule_text(schedule: Schedule | MonthlySchedule | WeeklySchedule, lang: str) -> str:
@@ -84,8 +92,30 @@ class PlanSummary:
     advance_repayment_cents: int
 
 
-def plan_summary(plan: Plan, lang: str, row_ids: dict[str, int] | None = None) -> PlanSummary:
+def _dated(schedule: Schedule, lang: str, on: dt.date | None) -> str:
+    """The schedule in words, with its start or end when that matters on `on`."""
+    text = schedule_text(schedule, lang)
+    if on is None or isinstance(schedule, OnceSchedule):
+        return text
+    if schedule.start_date > on:
+        return translate(
+            lang, "casework.schedule.from", when=text, date=date_medium(schedule.start_date, lang)
+        )
+    if schedule.end_date is not None:
+        return translate(
+            lang, "casework.schedule.until", when=text, date=date_medium(schedule.end_date, lang)
+        )
+    return text
+
+
+def plan_summary(
+    plan: Plan, lang: str, row_ids: dict[str, int] | None = None, *, on: dt.date | None = None
+) -> PlanSummary:
+    """The plan in words. With `on`: the monthly sums count the agreements in force that
+    day (rules.agreement_changes.in_force: not an ended agreement, not a follow-up that
+    has not started), and each agreement says from or until when it runs."""
     rows = row_ids or {}
+    totals = plan if on is None else in_force(plan, on)
     living = plan.living_money
     weekly = living is not None and isinstance(living.schedule, WeeklySchedule)
     return PlanSummary(
@@ -96,7 +126,7 @@ def plan_summary(plan: Plan, lang: str, row_ids: dict[str, int] | None = None) -
                 name=income.description_nl or income.payer_name,
                 counterparty=income.payer_name,
                 amount_cents=income.expected_amount_cents,
-                schedule=schedule_text(income.schedule, lang),
+                schedule=_dated(income.schedule, lang, on),
                 agreement_row_id=rows.get(income.agreement_id),
             )
             for income in plan.incomes
@@ -106,20 +136,20 @@ def plan_summary(plan: Plan, lang: str, row_ids: dict[str, int] | None = None) -
                 name=cost.description_nl or cost.creditor_name,
                 counterparty=cost.creditor_name,
                 amount_cents=cost.amount_cents,
-                schedule=schedule_text(cost.schedule, lang),
+                schedule=_dated(cost.schedule, lang, on),
                 agreement_row_id=rows.get(cost.agreement_id),
             )
             for cost in sorted(
                 plan.fixed_costs, key=lambda item: (item.priority_class, item.agreement_id)
             )
         ),
-        monthly_income_cents=plan.monthly_income_cents,
-        monthly_fixed_costs_cents=plan.monthly_fixed_costs_cents,
-        living_money_monthly_cents=plan.living_money_monthly_cents,
-        living_money_weekly_cents=plan.living_money_weekly_cents if weekly else None,
+        monthly_income_cents=totals.monthly_income_cents,
+        monthly_fixed_costs_cents=totals.monthly_fixed_costs_cents,
+        living_money_monthly_cents=totals.living_money_monthly_cents,
+        living_money_weekly_cents=totals.living_money_weekly_cents if weekly else None,
         living_money_schedule=None if living is None else schedule_text(living.schedule, lang),
         living_money_iban=None if living is None else living.payee_iban,
-        buffer_target_cents=plan.buffer_target_cents,
+        buffer_target_cents=totals.buffer_target_cents,
         buffer_build_up_cents=plan.buffer.monthly_build_up_cents,
         advance_cents=plan.buffer.advance_cents,
         advance_repayment_cents=plan.buffer.monthly_advance_repayment_cents,
@@ -186,6 +216,35 @@ def change_text(change: PlanChange, lang: str, agreement_names: dict[int, str]) 
         return translate(lang, "change.extra_payout", amount=money(change.amount_cents, lang))
     if isinstance(change, CreditorIbanCorrectionChange):
         return translate(lang, "change.creditor_iban")
+    if isinstance(change, AgreementFollowUpChange | AgreementCopyChange):
+        # Follow up / copy an agreement (issue 8).
+        return translate(
+            lang,
+            f"change.{change.kind}",
+            name=agreement(change.agreement_id),
+            amount=money(change.amount_cents, lang),
+            date=date_medium(change.from_date, lang),
+        )
+    if isinstance(change, AgreementEndChange):
+        return translate(
+            lang,
+            "change.agreement_end",
+            name=agreement(change.agreement_id),
+            date=date_medium(change.end_date, lang),
+        )
+    if isinstance(change, FixedCostPaidByParticipantChange):
+        # Zelfregie step 3 (issue 12).
+        key = "on" if change.paid_by_participant else "off"
+        return translate(
+            lang,
+            f"change.fixed_cost_paid_by_participant.{key}",
+            name=agreement(change.agreement_id),
+        )
+    if isinstance(change, EndParticipationChange):
+        # Ending participation (backend.ending); the date is the proposal's date.
+        return translate(lang, "change.end_participation")
+    if isinstance(change, InitialPlanChange):  # onboarding: the whole first plan
+        return initial_plan_text(change.plan, lang)
     if isinstance(change, AutonomyStepChange):
         return translate(
             lang,
@@ -194,3 +253,30 @@ def change_text(change: PlanChange, lang: str, agreement_names: dict[int, str]) 
             name=translate(lang, f"autonomy.step.{change.step}"),
         )
     return ""  # pragma: no cover - the union is exhaustive
+
+
+def initial_plan_text(plan: Plan, lang: str) -> str:
+    """Onboarding's first plan in two sentences: the month in figures, then the buffer."""
+    costs = ", ".join(
+        f"{cost.description_nl or cost.creditor_name} {money(cost.amount_cents, lang)}"
+        for cost in plan.fixed_costs
+    )
+    text = translate(
+        lang,
+        "change.initial_plan",
+        date=date_medium(plan.effective_from, lang),
+        income=money(plan.monthly_income_cents, lang),
+        costs=money(plan.monthly_fixed_costs_cents, lang),
+        names=costs or "-",
+        living=money(plan.living_money_monthly_cents, lang),
+        when=schedule_text(plan.living_money.schedule, lang) if plan.living_money else "-",
+        build_up=money(plan.buffer.monthly_build_up_cents, lang),
+    )
+    if plan.buffer.advance_cents:
+        text += " " + translate(
+            lang,
+            "change.initial_plan_advance",
+            amount=money(plan.buffer.advance_cents, lang),
+            repayment=money(plan.buffer.monthly_advance_repayment_cents, lang),
+        )
+    return text

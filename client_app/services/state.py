@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from backend.cycle import loading
 from backend.ledger_store import account_balances
-from backend.models import LedgerAccount, PostingRecord
+from backend.models import LedgerAccount, Participant, PostingRecord
 from backend.plans import StoredPlan, current_plan, latest_plan
 from rules import Balances, Forecast, OpenItems, OpenItemsBuilder, Plan, RulesError, simulate
 
@@ -78,6 +78,11 @@ def _open_items(session: Session, participant_id: int, today: dt.date) -> OpenIt
     return builder.build(today)
 
 
+def _participation_ended(session: Session, participant_id: int) -> bool:
+    participant = session.get(Participant, participant_id)
+    return participant is not None and participant.status == "ended"
+
+
 def money_view(
     session: Session, participant_id: int, today: dt.date, *, with_open_items: bool = True
 ) -> MoneyView:
@@ -87,6 +92,10 @@ def money_view(
     upcoming = (
         newest if newest is not None and (plan is None or newest.version > plan.version) else None
     )
+    if with_open_items and _participation_ended(session, participant_id):
+        # After the end (backend.ending) nothing is coming any more: no open items, so
+        # no forecast, and the closing entries need not fit the engine's bookkeeping.
+        with_open_items = False
     return MoneyView(
         participant_id=participant_id,
         today=today,

@@ -248,6 +248,10 @@ def build_statement(session: Session, participant_id: int, period: Period, lang:
                 names.get((owner, agreement), other_cost) if agreement else other_cost
             )
             costs[label] += -own
+        elif reason == "fixed_cost.handover":
+            # Zelfregie step 3: the bill's money went to the participant to pay it.
+            label = names.get((owner, agreement), other_cost) if agreement else other_cost
+            costs[label] += -own
         elif reason == "living_money.pay":
             statement.living_money_cents += -own
         elif reason in ("payment.returned", "payment.rejected"):

@@ -47,10 +47,14 @@ _ERROR_KEYS = {
 }
 
 
-def error_page(request: Request, status_code: int, detail: str | None = None) -> Response:
+def error_page(
+    request: Request, status_code: int, detail: str | None = None, code: str | None = None
+) -> Response:
     lang = request_language(request)
     principal: Principal | None = getattr(request.state, "hb_principal", None)
     key = _ERROR_KEYS.get(status_code, "error.other")
+    if code and translate(lang, f"error.{code}") != f"error.{code}":
+        key = f"error.{code}"  # a known problem with its own sentence (e.g. participation_ended)
     return render(
         request,
         "error.html",
@@ -77,7 +81,13 @@ class PageRoute(APIRoute):
                     target += "?" + request.url.query
                 return redirect("/?next=" + quote(target, safe="/"))
             except AppError as error:
-                return error_page(request, error.status_code, error.detail)
+                code = error.extra.get("code")
+                return error_page(
+                    request,
+                    error.status_code,
+                    error.detail,
+                    code if isinstance(code, str) else None,
+                )
             except RequestValidationError:
                 return error_page(request, 422)
             except Exception:

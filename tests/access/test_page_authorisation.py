@@ -127,6 +127,46 @@ PAGES: dict[tuple[str, str], Rule] = {
         "anna", forbidden=("carla",)
     ),
     ("POST", "/deelnemer/{participant_id}/zelf-doen/volgende-stap"): DECIDING,
+    # Waar ging mijn leefgeld heen? (issue 12, Insight): anna's own notes. carla only reads,
+    # and only when anna shares (not in this world: 403); never changes (403)
+    ("GET", "/deelnemer/{participant_id}/inzicht"): anna_pages("anna", forbidden=("carla",)),
+    ("POST", "/deelnemer/{participant_id}/inzicht/uitgave"): anna_pages(
+        "anna", forbidden=("carla",)
+    ),
+    ("POST", "/deelnemer/{participant_id}/inzicht/uitgave/verwijderen"): anna_pages(
+        "anna", forbidden=("carla",)
+    ),
+    ("POST", "/deelnemer/{participant_id}/inzicht/huishouden"): anna_pages(
+        "anna", forbidden=("carla",)
+    ),
+    ("POST", "/deelnemer/{participant_id}/inzicht/delen"): anna_pages("anna", forbidden=("carla",)),
+    ("POST", "/deelnemer/{participant_id}/inzicht/categorie"): anna_pages(
+        "anna", forbidden=("carla",)
+    ),
+    ("POST", "/deelnemer/{participant_id}/inzicht/categorie/verwijderen"): anna_pages(
+        "anna", forbidden=("carla",)
+    ),
+    # Zelfregie step 3 (issue 12): "Ik heb betaald" (anna) / "Bevestig betaald" (carla);
+    # proposing to pay a bill yourself is a co-decision proposal either may make
+    ("POST", "/deelnemer/{participant_id}/zelf-doen/betaald"): anna_pages(*ANNA_AND_CARLA),
+    ("POST", "/deelnemer/{participant_id}/zelf-doen/zelf-betalen"): anna_pages(*ANNA_AND_CARLA),
+    # Stoppen met Huishoudboekje (ending participation, issues 8 and 12): both see the page
+    # and either may ask for the end (a co-decision proposal); the two documents exist
+    # only once the end is settled (not in this world: 404 for anna and carla too)
+    ("GET", "/deelnemer/{participant_id}/einde"): anna_pages(*ANNA_AND_CARLA),
+    ("POST", "/deelnemer/{participant_id}/einde"): anna_pages(*ANNA_AND_CARLA),
+    ("GET", "/deelnemer/{participant_id}/einde/overdrachtsbrief.pdf"): Rule(
+        allowed=frozenset(ANNA_AND_CARLA), hidden=LOGGED_IN - set(ANNA_AND_CARLA), status=404
+    ),
+    ("GET", "/deelnemer/{participant_id}/einde/eindafrekening.pdf"): Rule(
+        allowed=frozenset(ANNA_AND_CARLA), hidden=LOGGED_IN - set(ANNA_AND_CARLA), status=404
+    ),
+    ("GET", "/hulpverlener/deelnemer/{participant_id}/beeindigen"): Rule(
+        allowed=frozenset({"carla"}), hidden=frozenset({"chris"})
+    ),
+    ("POST", "/hulpverlener/deelnemer/{participant_id}/beeindigen"): Rule(
+        allowed=frozenset({"carla"}), hidden=frozenset({"chris"})
+    ),
     # The minimal caseworker page
     ("GET", "/hulpverlener"): Rule(allowed=CASEWORKERS),
     ("POST", "/hulpverlener/deelnemer/{participant_id}/noodmelding/{request_id}/gezien"): Rule(
@@ -134,6 +174,11 @@ PAGES: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/hulpverlener/deelnemer/{participant_id}/gebeurtenis/{event_id}/gezien"): Rule(
         allowed=frozenset({"carla"}), hidden=frozenset({"chris"})
+    ),
+    # One-off extra payout after the emergency button (backend.plans.one_off): the
+    # participant's own caseworker only.
+    ("POST", "/hulpverlener/deelnemer/{participant_id}/noodmelding/{request_id}/noodbetaling"): (
+        Rule(allowed=frozenset({"carla"}), hidden=frozenset({"chris"}))
     ),
     ("POST", "/hulpverlener/deelnemer/{participant_id}/bericht"): Rule(
         allowed=frozenset({"carla"}), hidden=frozenset({"chris"})
@@ -154,6 +199,14 @@ PAGES: dict[tuple[str, str], Rule] = {
     ),
     # (no such review/alert in this world: carla passes authorisation and gets 404)
     ("POST", "/hulpverlener/deelnemer/{participant_id}/signaal/{alert_id}/afgehandeld"): Rule(
+        allowed=frozenset(), hidden=frozenset({"carla", "chris"})
+    ),
+    # Follow up / copy / end an agreement (issue 8, client_app/pages/casework_agreements.py):
+    # no such agreement in this world, so carla passes authorisation and gets 404
+    ("GET", "/hulpverlener/deelnemer/{participant_id}/afspraak/{agreement_id}"): Rule(
+        allowed=frozenset(), hidden=frozenset({"carla", "chris"})
+    ),
+    ("POST", "/hulpverlener/deelnemer/{participant_id}/afspraak/{agreement_id}"): Rule(
         allowed=frozenset(), hidden=frozenset({"carla", "chris"})
     ),
     # The finance console: finance users only (fenna, frank); everyone else 403
@@ -178,6 +231,27 @@ PAGES: dict[tuple[str, str], Rule] = {
         allowed=FINANCE_NOT_FOUND, hidden=FINANCE
     ),
     ("GET", "/financien/aansluiting"): Rule(allowed=FINANCE),
+    # Aanmelden (issue 8, onboarding): caseworkers only; participants and finance 403.
+    # Activating an account with its one-time code is public, like the login form.
+    ("GET", "/hulpverlener/aanmelden"): Rule(allowed=CASEWORKERS),
+    ("POST", "/hulpverlener/aanmelden"): Rule(allowed=CASEWORKERS),
+    ("POST", "/hulpverlener/aanmelden/versturen"): Rule(allowed=CASEWORKERS),
+    ("POST", "/hulpverlener/aanmelden/opnieuw"): Rule(allowed=CASEWORKERS),
+    ("GET", "/activeren"): public(),
+    ("POST", "/activeren"): public(),
+    # Onboarding loose ends (new activation code, first plan proposed again): the
+    # participant's own caseworker only (anna has neither: carla gets 409, passing).
+    ("POST", "/hulpverlener/deelnemer/{participant_id}/activatiecode"): Rule(
+        allowed=frozenset({"carla"}), hidden=frozenset({"chris"})
+    ),
+    ("POST", "/hulpverlener/deelnemer/{participant_id}/eerste-plan"): Rule(
+        allowed=frozenset({"carla"}), hidden=frozenset({"chris"})
+    ),
+    # Money after the end: the ended participant's new own account (anna has not
+    # ended: carla gets 409, passing).
+    ("POST", "/hulpverlener/deelnemer/{participant_id}/nabetaling-rekening"): Rule(
+        allowed=frozenset({"carla"}), hidden=frozenset({"chris"})
+    ),
 }
 
 
@@ -227,6 +301,7 @@ def page_world(client: TestClient, demo: Demo, as_user: Callable[[str], dict[str
             "alert_id": "999999",
             "entry_id": "999999",
             "batch_id": "999999",
+            "agreement_id": "999999",  # follow up / copy / end (casework_agreements)
         }
     )
 
