@@ -93,6 +93,11 @@ class ExtraPayoutChange(_Change):
     amount_cents: AmountCents
     source: Literal["available", "buffer"] = "available"
     pay_on: dt.date | None = Field(default=None, description="default: the effective date")
+    # One-off payout after the emergency button: one request gives at most one payout
+    # (backend.plans.one_off.claim_emergency_request; the payout id is made from it).
+    emergency_request_id: Id | None = Field(
+        default=None, description="the emergency request this payout answers (at most one each)"
+    )
 
 
 class CreditorIbanCorrectionChange(_Change):

@@ -11,8 +11,12 @@ default € 250,00, with a written reason the participant sees).
   income (plus its window) short. If not, it is refused (InvalidInput, naming the
   shortfall) and nothing is stored.
 - The applier (`apply_extra_payout`) makes a plan version with a `rules.OneOffPayout`
-  (id `proposal-<id>`, the amount, the day, the reason, the participant's own account)
+  (id `proposal-<id>`, or `emergency-<request id>` when the change names the emergency
+  request it answers, the amount, the day, the reason, the participant's own account)
   and marks the participant's open emergency requests as handled.
+- One emergency request gives at most one payout (`claim_emergency_request`: row lock,
+  refused when handled). An unpaid payout is never dropped from the plan; when 20 wait,
+  a new one is refused (`plan_with_payout`).
 - The daily cycle pays it: the engine's rule `living_money.one_off` books available ->
   payable (after a buffer draw when available money is short) and the SEPA instruction
   goes to the participant's own IBAN. Its idempotency key is made of the payout id
@@ -33,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from backend.codecision.changes import ExtraPayoutChange, parse_change
 from backend.config import get_settings
-from backend.errors import InvalidInput
+from backend.errors import Conflict, InvalidInput, NotFound
 from backend.ledger_store import account_balances
 from backend.models import EmergencyRequest, Participant, Proposal
 from backend.plans.service import StoredPlan, apply_plan_change, current_plan, latest_plan
@@ -52,9 +56,13 @@ from rules.plan import ONE_OFF_PAYOUTS_MAX, ONE_OFF_REASON_LENGTH_MAX
 
 EMERGENCY_PAYOUT_CAP_CENTS_DEFAULT = 25_000  # € 250,00 (docs/co-decision.md)
 PAYOUT_ID_PREFIX = "proposal-"
-# Payouts older than this are paid or given up (the engine looks back LOOKBACK_DAYS):
-# a new plan version leaves them out.
+EMERGENCY_PAYOUT_ID_PREFIX = "emergency-"
+# An unpaid payout older than this is given up (the engine looks back LOOKBACK_DAYS,
+# plus a margin for a cycle catching up on missed days): a new plan version leaves it
+# out. A paid payout is left out at once. Any other payout is never dropped.
 KEEP_DAYS = LOOKBACK_DAYS + 31
+# Proposal statuses that never pay: a request they named may be answered again.
+_NOT_PAYING = ("rejected", "withdrawn", "expired")
 
 
 def emergency_payout_cap_cents() -> int:
@@ -62,8 +70,47 @@ def emergency_payout_cap_cents() -> int:
     return int(get_settings().emergency_payout_cap_cents)
 
 
-def payout_id(proposal_id: int) -> str:
+def payout_id(proposal_id: int, emergency_request_id: int | None = None) -> str:
+    """Made from the emergency request when there is one: the engine's idempotency key is
+    the payout id, so one request is paid at most once, whatever else goes wrong."""
+    if emergency_request_id is not None:
+        return f"{EMERGENCY_PAYOUT_ID_PREFIX}{emergency_request_id}"
     return f"{PAYOUT_ID_PREFIX}{proposal_id}"
+
+
+def claim_emergency_request(
+    session: Session, participant_id: int, request_id: int
+) -> EmergencyRequest:
+    """Lock the emergency request (FOR UPDATE on PostgreSQL, so two clicks wait for each
+    other) and refuse (Conflict, nothing stored) when it is already handled or a payout
+    already answers it."""
+    request = session.scalars(
+        select(EmergencyRequest)
+        .where(EmergencyRequest.id == request_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if request is None or request.participant_id != participant_id:
+        raise NotFound(f"emergency request {request_id} was not found")
+    earlier = [
+        proposal.id
+        for proposal in session.scalars(
+            select(Proposal).where(
+                Proposal.participant_id == participant_id,
+                Proposal.kind == "extra_payout",
+                Proposal.status.not_in(_NOT_PAYING),
+            )
+        )
+        if dict(proposal.payload).get("emergency_request_id") == request_id
+    ]
+    if request.acknowledged_at is not None or earlier:
+        raise Conflict(
+            f"emergency request {request_id} is already handled"
+            + (f" (proposal {earlier[0]})" if earlier else "")
+            + "; no second extra payout is made for it",
+            already_handled=True,
+        )
+    return request
 
 
 def _payee(session: Session, plan: Plan, participant_id: int) -> tuple[str, str]:
@@ -103,6 +150,9 @@ def check_extra_payout(
     if stored is None:
         raise InvalidInput("this participant has no plan in force; an extra payout needs one")
     _payee(session, stored.plan, participant_id)
+    base = latest_plan(session, participant_id)
+    if base is not None:
+        _room_for_payout(base.plan, paid_payout_ids(session, participant_id, today), today)
     balances = Balances.from_ledger(
         participant_id, account_balances(session, participant_id=participant_id)
     )
@@ -127,15 +177,45 @@ def check_extra_payout(
         )
 
 
-def plan_with_payout(base: Plan, payout: OneOffPayout, today: dt.date) -> Plan:
-    """`base` with `payout` added; payouts older than KEEP_DAYS are left out."""
-    kept = [
+def paid_payout_ids(session: Session, participant_id: int, today: dt.date) -> frozenset[str]:
+    """The one-off payouts the engine has paid (within its lookback)."""
+    items = open_items_now(session, participant_id, today)
+    return frozenset(item.payout_id for item in items.one_off_paid)
+
+
+def _kept_payouts(
+    base: Plan, paid: frozenset[str], today: dt.date, *, replacing: str | None = None
+) -> list[OneOffPayout]:
+    """The payouts a new plan version must keep: all but the paid ones and the unpaid
+    ones the engine gave up on (older than KEEP_DAYS). Never an unpaid one in reach."""
+    oldest = today - dt.timedelta(days=KEEP_DAYS)
+    return [
         item
         for item in base.one_off_payouts
-        if item.pay_on >= today - dt.timedelta(days=KEEP_DAYS)
-        and item.payout_id != payout.payout_id
+        if item.payout_id not in paid and item.pay_on >= oldest and item.payout_id != replacing
     ]
-    kept = [*kept[-(ONE_OFF_PAYOUTS_MAX - 1) :], payout]
+
+
+def _room_for_payout(
+    base: Plan, paid: frozenset[str], today: dt.date, *, replacing: str | None = None
+) -> list[OneOffPayout]:
+    kept = _kept_payouts(base, paid, today, replacing=replacing)
+    if len(kept) >= ONE_OFF_PAYOUTS_MAX:
+        raise InvalidInput(
+            f"this participant already has {len(kept)} extra payouts waiting to be paid "
+            f"(at most {ONE_OFF_PAYOUTS_MAX}); wait until the daily cycle has paid them",
+            payouts_waiting=len(kept),
+        )
+    return kept
+
+
+def plan_with_payout(
+    base: Plan, payout: OneOffPayout, today: dt.date, paid: frozenset[str] = frozenset()
+) -> Plan:
+    """`base` with `payout` added. Only paid payouts and unpaid ones past KEEP_DAYS are
+    left out; when the list would still be too long the payout is refused (InvalidInput),
+    never an unpaid one silently dropped."""
+    kept = [*_room_for_payout(base, paid, today, replacing=payout.payout_id), payout]
     return Plan.model_validate(
         {**base.model_dump(), "one_off_payouts": [item.model_dump() for item in kept]}
     )
@@ -154,7 +234,7 @@ def apply_extra_payout(session: Session, proposal: Proposal, *, now: dt.datetime
     name, iban = _payee(session, base.plan, proposal.participant_id)
     pay_on = max(change.pay_on or proposal.effective_from, proposal.effective_from)
     payout = OneOffPayout(
-        payout_id=payout_id(proposal.id),
+        payout_id=payout_id(proposal.id, change.emergency_request_id),
         amount_cents=change.amount_cents,
         pay_on=pay_on,
         reason=(proposal.reason or "Extra uitbetaling").strip()[:ONE_OFF_REASON_LENGTH_MAX],
@@ -164,7 +244,12 @@ def apply_extra_payout(session: Session, proposal: Proposal, *, now: dt.datetime
     stored = apply_plan_change(
         session,
         proposal.participant_id,
-        plan_with_payout(base.plan, payout, now.date()),
+        plan_with_payout(
+            base.plan,
+            payout,
+            now.date(),
+            paid_payout_ids(session, proposal.participant_id, now.date()),
+        ),
         effective_from=proposal.effective_from,
         created_by=f"proposal:{proposal.id}:user:{proposal.decided_by}",
         source=proposal_source(proposal.id),

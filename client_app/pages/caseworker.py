@@ -33,7 +33,7 @@ from backend.codecision import signals
 from backend.codecision.changes import ExtraPayoutChange, parse_change
 from backend.codecision.matrix import EMERGENCY_REASON_LENGTH_MIN
 from backend.codecision.matrix import REASON_LENGTH_MAX as PROPOSAL_REASON_LENGTH_MAX
-from backend.errors import InvalidInput, NotFound
+from backend.errors import Conflict, InvalidInput, NotFound
 from backend.models import (
     Agreement,
     Alert,
@@ -299,15 +299,17 @@ def emergency_seen(
 
 
 # One-off extra payout after the emergency button (backend.plans.one_off).
-def _payout_refused(request: Request, user: Principal, message: str) -> Response:
+def _payout_refused(
+    request: Request, user: Principal, message: str, status_code: int = 422
+) -> Response:
     """The error page with the reason in the caseworker's language (the generic error
     page only shows details in English); nothing was stored."""
     return render(
         request,
         "error.html",
-        {"status_code": 422, "message": message, "detail": None},
+        {"status_code": status_code, "message": message, "detail": None},
         principal=user,
-        status_code=422,
+        status_code=status_code,
     )
 
 
@@ -329,6 +331,7 @@ def emergency_payout(
     lang = request_language(request)
     _on_caseload(session, user, participant_id)
     signals.get_emergency(session, participant_id, request_id)
+    handled = translate(lang, "payout.error.handled")
     cents = parse_amount(bedrag)
     cap = emergency_payout_cap_cents()
     if cents is None or not 0 < cents <= cap:
@@ -342,7 +345,8 @@ def emergency_payout(
             session,
             user,
             participant_id,
-            change=ExtraPayoutChange(amount_cents=cents),
+            # Tied to the request: a second click (or a re-sent form) pays nothing more.
+            change=ExtraPayoutChange(amount_cents=cents, emergency_request_id=request_id),
             reason=reden.strip(),
             effective_from=None,
             emergency=True,
@@ -350,7 +354,15 @@ def emergency_payout(
             now=utcnow(),
             expiry_days=request.app.state.settings.proposal_expiry_days,
         )
+    except Conflict as error:
+        if not error.extra.get("already_handled"):
+            raise
+        return _payout_refused(request, user, handled, status_code=409)
     except InvalidInput as error:
+        waiting = error.extra.get("payouts_waiting")
+        if isinstance(waiting, int):
+            message = translate(lang, "payout.error.waiting", count=str(waiting))
+            return _payout_refused(request, user, message)
         short = error.extra.get("short_cents")
         if not isinstance(short, int):
             raise
