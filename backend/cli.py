@@ -257,11 +257,21 @@ def users_unlock(username: str) -> None:
 @users.command("activation-code")
 @click.argument("username")
 @click.option("--by", "caseworker", required=True, help="The caseworker who hands the code over.")
-def users_activation_code(username: str, caseworker: str) -> None:
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="The account is already activated: a deliberate password reset with a new code.",
+)
+def users_activation_code(username: str, caseworker: str, reset: bool) -> None:
     """A new one-time activation code for a participant account (onboarding): the old
-    code stops working. Printed once; hand it to the participant with the username."""
+    code stops working. Printed once; hand it to the participant with the username.
+    Refused for an activated account unless --reset: whoever holds the code can then
+    set a new password."""
+    from sqlalchemy import select
+
     from backend.access.users import require_user
     from backend.errors import InvalidInput
+    from backend.models import AccountActivation, CaseloadAssignment
     from backend.models.base import utcnow
     from backend.onboarding.service import create_activation
 
@@ -270,10 +280,35 @@ def users_activation_code(username: str, caseworker: str) -> None:
         issuer = require_user(session, caseworker)
         if account.participant_id is None or str(Role.CASEWORKER) not in (issuer.roles or []):
             raise InvalidInput("a code is for a participant account, issued by a caseworker")
+        on_caseload = session.scalar(
+            select(CaseloadAssignment.id).where(
+                CaseloadAssignment.caseworker_id == issuer.id,
+                CaseloadAssignment.participant_id == account.participant_id,
+            )
+        )
+        if on_caseload is None:
+            raise InvalidInput(
+                f"participant {account.participant_id} is not on the caseload of "
+                f"{issuer.username!r}"
+            )
+        activation = session.scalar(
+            select(AccountActivation).where(AccountActivation.user_id == account.id)
+        )
+        activated = activation is None or activation.used_at is not None
+        if activated and not reset:
+            raise InvalidInput(
+                f"the account {account.username!r} is already activated (the participant has "
+                "their own password); use --reset for a deliberate password reset"
+            )
         code, expires_at = create_activation(
             session, user_id=account.id, created_by=issuer.id, now=utcnow()
         )
     until = f"{expires_at:%Y-%m-%d}"
+    if activated:
+        click.echo(
+            f"PASSWORD RESET for {account.username!r}: whoever holds this code can set a new "
+            "password; hand it to the participant in person only"
+        )
     click.echo(f"activation code for {account.username!r}: {code} (valid until {until})")
 
 

@@ -101,7 +101,9 @@ def _event(
     )
 
 
-def _check_references(session: Session, participant_id: int, change: PlanChange) -> None:
+def _check_references(
+    session: Session, participant_id: int, change: PlanChange, today: dt.date
+) -> None:
     """A change may only point at this participant's own agreements and creditors."""
     if isinstance(change, FixedCostRemoveChange | FixedCostAmountChange):
         agreement = session.get(Agreement, change.agreement_id)
@@ -123,7 +125,7 @@ def _check_references(session: Session, participant_id: int, change: PlanChange)
         # so an unknown agreement or an end before the start is refused before storing.
         from backend.plans.agreement_changes import check_agreement_change
 
-        check_agreement_change(session, participant_id, change)
+        check_agreement_change(session, participant_id, change, today=today)
     if isinstance(change, CreditorIbanCorrectionChange):
         found = session.scalar(
             select(Agreement.id).where(
@@ -158,7 +160,7 @@ def create_proposal(
         raise InvalidInput(
             f"effective_from must be from today up to {EFFECTIVE_DAYS_AHEAD_MAX} days ahead"
         )
-    _check_references(session, participant_id, change)
+    _check_references(session, participant_id, change, today)
     if change.kind == "fixed_cost_paid_by_participant":
         # Zelfregie step 3 (issue 12): on from step 3 only; an emergency only switches it off.
         from backend.zelfregie.self_payment import check_paid_by_participant
@@ -168,6 +170,12 @@ def create_proposal(
         checked_reason = _emergency_checks(rule, party, change, reason)
     else:
         checked_reason = _required_reason(reason, what="reason")
+    claimed = None
+    if isinstance(change, ExtraPayoutChange) and change.emergency_request_id is not None:
+        # One emergency request, at most one payout: lock it, refuse when already handled.
+        from backend.plans.one_off import claim_emergency_request
+
+        claimed = claim_emergency_request(session, participant_id, change.emergency_request_id)
     if emergency and isinstance(change, ExtraPayoutChange):
         # One-off payout: refused before anything is stored when the money is not there.
         from backend.plans.one_off import check_extra_payout
@@ -222,6 +230,11 @@ def create_proposal(
     session.flush()
     if emergency:
         apply_decided(session, proposal, now=now)
+        if claimed is not None and claimed.acknowledged_at is None:
+            # Handled even when the applier has to be retried later: no second payout.
+            claimed.acknowledged_by = principal.user_id
+            claimed.acknowledged_at = now
+            session.flush()
     elif change.kind in ("living_money_schedule", "living_money_amount"):
         # Zelfregie step 2 (issue 12): within the limits the participant decides alone.
         from backend.zelfregie.payout_choice import approve_within_limits

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.access.policy import Party, Principal, ensure_can_act_for_participant
@@ -452,13 +452,33 @@ def activate_account(
         verify_password(None, code)  # the same time as a real check
         raise ActivationFailed("the activation code is not right, or no longer valid")
     if not verify_password(activation.code_hash, _normal_code(code)):
-        activation.failed_attempts += 1
+        # Counted in the database (two wrong guesses at once: the count is 2), not
+        # read-add-write in Python, where concurrent guesses would write the same value.
+        session.execute(
+            update(AccountActivation)
+            .where(AccountActivation.id == activation.id)
+            .values(failed_attempts=AccountActivation.failed_attempts + 1)
+            .returning(AccountActivation.failed_attempts)
+        ).scalar_one()
         session.flush()
+        raise ActivationFailed("the activation code is not right, or no longer valid")
+    # Claimed atomically: only while still unused and not spent by concurrent wrong
+    # guesses, so the code works once and not after the limit.
+    claimed = session.execute(
+        update(AccountActivation)
+        .where(
+            AccountActivation.id == activation.id,
+            AccountActivation.used_at.is_(None),
+            AccountActivation.failed_attempts < ACTIVATION_ATTEMPTS_MAX,
+        )
+        .values(used_at=now)
+        .returning(AccountActivation.id)
+    ).scalar_one_or_none()
+    if claimed is None:
         raise ActivationFailed("the activation code is not right, or no longer valid")
     account.password_hash = hash_password(new_password)
     account.failed_login_count = 0
     account.locked_until = None
-    activation.used_at = now
     session.flush()
     return account
 

@@ -80,10 +80,31 @@ def agreement_change_plan(session: Session, plan: Plan, change: AgreementChange)
         raise InvalidInput(str(error)) from error
 
 
-def check_agreement_change(session: Session, participant_id: int, change: AgreementChange) -> None:
-    """Refuse (InvalidInput) a change that would not apply to the latest plan."""
+def change_date(change: AgreementChange) -> dt.date:
+    """The day the change takes effect: the end date or the first day of the new amount."""
+    return change.end_date if isinstance(change, AgreementEndChange) else change.from_date
+
+
+def check_change_date(change: AgreementChange, today: dt.date) -> None:
+    """Refuse a date further ahead than any proposal may take effect: a typo such as
+    2126 or 9999 would otherwise end or change the agreement in a century."""
+    days_max = proposals_service.EFFECTIVE_DAYS_AHEAD_MAX
+    latest = today + dt.timedelta(days=days_max)
+    if change_date(change) > latest:
+        raise InvalidInput(
+            f"the date {change_date(change).isoformat()} is too far ahead: "
+            f"at most {days_max} days from today ({latest.isoformat()})"
+        )
+
+
+def check_agreement_change(
+    session: Session, participant_id: int, change: AgreementChange, *, today: dt.date
+) -> None:
+    """Refuse (InvalidInput) a change too far ahead or that would not apply to the
+    latest plan."""
     from backend.plans.service import latest_plan  # the service imports this module
 
+    check_change_date(change, today)
     latest = latest_plan(session, participant_id)
     if latest is None:
         raise InvalidInput(f"participant {participant_id} has no plan yet")

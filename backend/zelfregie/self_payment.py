@@ -31,6 +31,7 @@ from backend.access.policy import Party, Principal, ensure_can_act_for_participa
 from backend.codecision.applying import apply_decided
 from backend.codecision.changes import FixedCostPaidByParticipantChange, change_payload
 from backend.codecision.matrix import ChangeKind
+from backend.ending.guard import ensure_participation_open
 from backend.errors import Forbidden, InvalidInput, NotFound
 from backend.models import (
     Agreement,
@@ -194,8 +195,10 @@ def confirm_paid(
     now: dt.datetime,
 ) -> SelfPaymentConfirmation:
     """The participant (or their caseworker) says a handed-over bill was paid.
-    Idempotent: confirming twice keeps the first confirmation."""
+    Idempotent: confirming twice keeps the first confirmation. Refused after the end
+    of participation (read-only), like every other change."""
     _, party = ensure_can_act_for_participant(session, principal, participant_id)
+    ensure_participation_open(session, participant_id)
     handed_over = session.scalar(
         select(JournalEntryRecord.id).where(
             JournalEntryRecord.idempotency_key

@@ -24,6 +24,7 @@ from backend.codecision.changes import (
     AgreementEndChange,
     AgreementFollowUpChange,
 )
+from backend.codecision.service import EFFECTIVE_DAYS_AHEAD_MAX
 from backend.errors import AppError, Conflict, NotFound
 from backend.models import Agreement
 from backend.models.base import utcnow
@@ -141,6 +142,12 @@ def _change(
         errors["datum"] = translate(lang, "casework.agreement.error_date")
     elif day < today:
         errors["datum"] = translate(lang, "casework.agreement.error_past")
+    elif day > today + dt.timedelta(days=EFFECTIVE_DAYS_AHEAD_MAX):
+        errors["datum"] = translate(
+            lang,
+            "casework.agreement.error_too_far",
+            date=date_medium(today + dt.timedelta(days=EFFECTIVE_DAYS_AHEAD_MAX), lang),
+        )
     elif action == "einde" and day < row.start_date:
         errors["datum"] = translate(
             lang,

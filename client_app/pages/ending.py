@@ -175,9 +175,11 @@ def ask_end(
     errors, day = _form_errors(lang, end_date, reason, page_today(request))
     if not errors and day is not None:
         try:
-            _propose(request, session, who.user, who.participant.id, day, reason)
+            # A savepoint, not a rollback: the access-log records of this request stay,
+            # and the 422 page below shows the participant's data (a read to log).
+            with session.begin_nested():
+                _propose(request, session, who.user, who.participant.id, day, reason)
         except AppError as error:
-            session.rollback()
             errors["end_date"] = translate(lang, "ending.error.refused", detail=error.detail)
     if errors:
         return _participant_page(
@@ -296,12 +298,11 @@ def caseworker_propose_end(
     errors, day = _form_errors(lang, end_date, reason, page_today(request))
     if not errors and day is not None:
         try:
-            _propose(request, session, user, participant_id, day, reason)
+            with session.begin_nested():  # keeps this request's access-log records
+                _propose(request, session, user, participant_id, day, reason)
         except AppError as error:
-            session.rollback()
             errors["end_date"] = translate(lang, "ending.error.refused", detail=error.detail)
     if errors:
-        participant = _on_caseload(session, user, participant_id)
         return _caseworker_page(
             request,
             session,

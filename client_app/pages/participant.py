@@ -547,18 +547,21 @@ def propose(
         return _agreements_page(request, session, who, errors=errors, form=fields, status_code=422)
     settings = request.app.state.settings
     try:
-        proposals_service.create_proposal(
-            session,
-            who.user,
-            who.participant.id,
-            change=change,
-            reason=reason,
-            effective_from=None,
-            emergency=False,
-            today=page_today(request),
-            now=utcnow(),
-            expiry_days=settings.proposal_expiry_days,
-        )
+        # A savepoint, not a rollback: the access-log records of this request stay,
+        # and the 422 page below shows the participant's data (a read to log).
+        with session.begin_nested():
+            proposals_service.create_proposal(
+                session,
+                who.user,
+                who.participant.id,
+                change=change,
+                reason=reason,
+                effective_from=None,
+                emergency=False,
+                today=page_today(request),
+                now=utcnow(),
+                expiry_days=settings.proposal_expiry_days,
+            )
     except Conflict:
         errors["kind"] = translate(lang, "form.proposal_open_already")
     except AppError as error:
@@ -566,7 +569,6 @@ def propose(
             raise
         errors["kind"] = translate(lang, "form.change_refused", detail=error.detail)
     if errors:
-        session.rollback()
         return _agreements_page(request, session, who, errors=errors, form=fields, status_code=422)
     return redirect(f"{who.base}/afspraken?gedaan=proposal_sent#voorstellen")
 
@@ -902,6 +904,9 @@ def messages(request: Request, who: ParticipantViewer, session: DbSession) -> Re
     unread_ids = {item.id for item in items if item.read_at is None}
     if who.is_self:
         messages_service.mark_read(session, who.participant.id, now=utcnow())
+    # The caseworker's notes (never the internal ones) and kantelgesprekken are between
+    # the participant and their caseworker: not for household members (party None).
+    show_casework = who.party is not None
     return _page(
         request,
         session,
@@ -911,9 +916,13 @@ def messages(request: Request, who: ParticipantViewer, session: DbSession) -> Re
         {
             "items": items,
             "unread_ids": unread_ids,
-            # The caseworker's notes (never the internal ones) and kantelgesprekken.
-            "notes": casework_notes.notes_for_participant(session, who.participant.id),
-            "reviews": casework_notes.reviews_for_participant(session, who.participant.id),
+            "show_casework": show_casework,
+            "notes": casework_notes.notes_for_participant(session, who.participant.id)
+            if show_casework
+            else [],
+            "reviews": casework_notes.reviews_for_participant(session, who.participant.id)
+            if show_casework
+            else [],
         },
     )
 

@@ -296,6 +296,7 @@ def mark_paid(
     """ "Ik heb betaald" (participant) or "Bevestig betaald" (caseworker, ?terug=hulpverlener)."""
     lang = request_language(request)
     back = request.query_params.get("terug") == "hulpverlener"
+    ensure_participation_open(session, who.participant.id)  # read-only after the end
     try:
         due_date = dt.date.fromisoformat(due)
         self_payment.confirm_paid(

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.models import EmergencyRequest, LifeEvent, Proposal
+from backend.models import AccessLogRecord, EmergencyRequest, LifeEvent, Proposal
 from tests.access.conftest import Demo
 from tests.client_app.conftest import csrf_from
 
@@ -335,6 +335,39 @@ def test_a_second_open_proposal_of_the_same_kind_is_explained(login: Login, anna
         response = client.post(f"{anna_base}/afspraken/voorstel", data=form)
         assert response.status_code == expected
     assert "al een open voorstel" in response.text
+
+
+def test_a_refused_proposal_still_logs_the_read_of_the_422_page(
+    login: Login, anna_base: str, demo: Demo, session_factory: sessionmaker[Session]
+) -> None:
+    """The refusal undoes only the proposing (a savepoint), not the access-log records
+    of the page that shows anna's data."""
+
+    def logged() -> int:
+        with session_factory() as session:
+            return int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(AccessLogRecord)
+                    .where(AccessLogRecord.participant_id == demo.participants["anna"])
+                )
+                or 0
+            )
+
+    client = login("anna")
+    for expected in (200, 422):
+        form = _form(
+            client,
+            f"{anna_base}/afspraken",
+            kind="living_money_amount",
+            amount="450,00",
+            reason="Boodschappen zijn duurder.",
+        )
+        before = logged()
+        response = client.post(f"{anna_base}/afspraken/voorstel", data=form)
+        assert response.status_code == expected
+    assert "al een open voorstel" in response.text
+    assert logged() > before
 
 
 def test_caseworker_approves_and_rejects_from_her_page(

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import transaction
-from backend.models import JournalEntryRecord, ParticipationEnd, Proposal
+from backend.models import AccessLogRecord, JournalEntryRecord, ParticipationEnd, Proposal
 from client_app.services.handover_pdf import final_statement_pdf, handover_letter_pdf
 from ledger import AccountKind
 from tests.access.conftest import SEED_TODAY, Demo
@@ -167,4 +167,42 @@ def test_end_proposed_approved_settled_and_documents(
     assert ask.status_code == 422 and "nothing can be changed" in ask.text
     with transaction(session_factory) as session:
         assert session.scalar(select(func.count(JournalEntryRecord.id))) == entries
+    assert len(_end_proposals(session_factory, anna)) == 1
+
+
+def _access_rows(session_factory: sessionmaker[Session], participant_id: int, user: int) -> int:
+    with transaction(session_factory) as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(AccessLogRecord)
+                .where(
+                    AccessLogRecord.participant_id == participant_id,
+                    AccessLogRecord.actor_user_id == user,
+                )
+            )
+            or 0
+        )
+
+
+def test_refused_end_request_still_logs_the_read(
+    login: Login, demo: Demo, session_factory: sessionmaker[Session]
+) -> None:
+    """A refused request (an end proposal is already open) shows anna's data on the
+    422 page: that read is in the access log, not rolled back with the refusal."""
+    anna = demo.participants["anna"]
+    carla = login("carla")
+    page_url = f"/hulpverlener/deelnemer/{anna}/beeindigen"
+    form = {
+        "csrf_token": csrf_from(carla.get(page_url).text),
+        "end_date": SEED_TODAY.isoformat(),
+        "reason": "Anna is klaar om het zelf te doen.",
+    }
+    assert carla.post(page_url, data=form, follow_redirects=False).status_code == 303
+    for url in (f"/deelnemer/{anna}/einde", page_url):
+        before = _access_rows(session_factory, anna, demo.users["carla"])
+        refused = carla.post(url, data=form, follow_redirects=False)
+        assert refused.status_code == 422, url
+        assert "Anna" in refused.text
+        assert _access_rows(session_factory, anna, demo.users["carla"]) > before, url
     assert len(_end_proposals(session_factory, anna)) == 1

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.access.policy import Principal
+from backend.auth.passwords import verify_password
 from backend.bank_import.demo import DemoCredit, import_demo_statement
 from backend.codecision import service as proposals
 from backend.codecision.applying import unregister_applier
@@ -404,6 +405,86 @@ def test_five_wrong_codes_spend_the_code(
         )
 
 
+def _attempts(session_factory: sessionmaker[Session], user_id: int) -> int:
+    with session_factory() as session:
+        activation = session.scalar(
+            select(AccountActivation).where(AccountActivation.user_id == user_id)
+        )
+        assert activation is not None
+        return activation.failed_attempts
+
+
+def _wrong_guess(session: Session) -> None:
+    with pytest.raises(ActivationFailed):
+        activate_account(
+            session, username="daan", code="AAAA-BBBB-CCCC", new_password="x" * 12, now=NOW
+        )
+
+
+def test_every_wrong_code_counts_even_when_guessed_at_the_same_time(
+    demo: Demo, session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    """The count is kept in the database: a request that read the activation before
+    another request's wrong guess was stored still adds one to the stored count."""
+    result = submit(session_factory, settings, form())
+    for expected in (1, 2):
+        with transaction(session_factory, write=True) as session:
+            _wrong_guess(session)
+        assert _attempts(session_factory, result.user_id) == expected
+    with transaction(session_factory, write=True) as session:
+        stale = session.scalar(
+            select(AccountActivation).where(AccountActivation.user_id == result.user_id)
+        )
+        assert stale is not None and stale.failed_attempts == 2
+        # Another worker's wrong guess lands after this request read the row.
+        session.execute(text("UPDATE account_activation SET failed_attempts = failed_attempts + 1"))
+        _wrong_guess(session)
+    assert _attempts(session_factory, result.user_id) == 4
+    with transaction(session_factory, write=True) as session:
+        stale = session.scalar(
+            select(AccountActivation).where(AccountActivation.user_id == result.user_id)
+        )
+        assert stale is not None and stale.failed_attempts == 4
+        session.execute(text("UPDATE account_activation SET failed_attempts = failed_attempts + 1"))
+        # Spent at the limit (5) by the other worker: the right code no longer works.
+        with pytest.raises(ActivationFailed):
+            activate_account(
+                session,
+                username="daan",
+                code=result.activation_code,
+                new_password="x" * 12,
+                now=NOW,
+            )
+    assert _attempts(session_factory, result.user_id) == 5
+    with session_factory() as session:
+        activation = session.scalar(
+            select(AccountActivation).where(AccountActivation.user_id == result.user_id)
+        )
+        assert activation is not None and activation.used_at is None
+        account = session.get(UserAccount, result.user_id)
+        assert account is not None and not verify_password(account.password_hash, "x" * 12)
+
+
+def test_two_sessions_guessing_at_once_both_count_on_postgres(
+    demo: Demo, session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    """Real concurrency (PostgreSQL): both requests read count 0, both count."""
+    if session_factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time; the stale-read case is tested above")
+    result = submit(session_factory, settings, form())
+    with session_factory() as first, session_factory() as second:
+        for session in (first, second):
+            row = session.scalar(
+                select(AccountActivation).where(AccountActivation.user_id == result.user_id)
+            )
+            assert row is not None and row.failed_attempts == 0
+        _wrong_guess(first)
+        first.commit()
+        _wrong_guess(second)
+        second.commit()
+    assert _attempts(session_factory, result.user_id) == 2
+
+
 def test_a_first_plan_cannot_be_proposed_for_someone_with_a_plan(
     demo: Demo, session_factory: sessionmaker[Session], settings: Settings
 ) -> None:
@@ -478,3 +559,62 @@ def test_a_new_code_replaces_the_old_one(
         )
     with transaction(session_factory, write=True) as session:
         activate_account(session, username="daan", code=new_code, new_password="x" * 12, now=NOW)
+
+
+def test_an_activated_account_gets_a_code_only_as_a_deliberate_reset(
+    demo: Demo,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`users activation-code` on an activated account would let whoever holds the
+    code set a new password: refused unless --reset, and only by her own caseworker."""
+    from click.testing import CliRunner
+
+    from backend.cli import main
+    from backend.config import get_settings
+
+    result = submit(session_factory, settings, form())
+    with transaction(session_factory, write=True) as session:
+        activate_account(
+            session, username="daan", code=result.activation_code, new_password="x" * 12, now=NOW
+        )
+
+    def stored() -> tuple[str, Any]:
+        with session_factory() as session:
+            row = session.scalar(
+                select(AccountActivation).where(AccountActivation.user_id == result.user_id)
+            )
+            assert row is not None
+            return row.code_hash, row.used_at
+
+    before = stored()
+    for key in [key for key in os.environ if key.startswith("HUISHOUDBOEKJE_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("HUISHOUDBOEKJE_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        activated = runner.invoke(main, ["users", "activation-code", "daan", "--by", "carla"])
+        assert activated.exit_code != 0
+        assert "already activated" in activated.output and "--reset" in activated.output
+        # anna (demo) has her own password and no activation code at all.
+        anna = runner.invoke(main, ["users", "activation-code", "anna", "--by", "carla"])
+        assert anna.exit_code != 0 and "already activated" in anna.output
+        # chris is a caseworker, but daan is not on his caseload: not even with --reset.
+        other = runner.invoke(
+            main, ["users", "activation-code", "daan", "--by", "chris", "--reset"]
+        )
+        assert other.exit_code != 0 and "not on the caseload of 'chris'" in other.output
+        assert stored() == before
+        reset = runner.invoke(
+            main, ["users", "activation-code", "daan", "--by", "carla", "--reset"]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert reset.exit_code == 0, reset.output
+    assert "PASSWORD RESET for 'daan'" in reset.output
+    new_code = reset.output.split("activation code for 'daan': ")[1].split(" ")[0]
+    with transaction(session_factory, write=True) as session:
+        activate_account(session, username="daan", code=new_code, new_password="y" * 12, now=NOW)

@@ -240,7 +240,10 @@ def test_an_end_before_the_start_is_refused_by_the_rules_too(
         pytest.raises(InvalidInput, match="before its start date"),
     ):
         check_agreement_change(
-            session, anna, AgreementEndChange(agreement_id=rent, end_date=dt.date(2000, 1, 1))
+            session,
+            anna,
+            AgreementEndChange(agreement_id=rent, end_date=dt.date(2000, 1, 1)),
+            today=dt.date(1999, 1, 1),
         )
 
 
@@ -271,4 +274,43 @@ def test_an_unknown_or_someone_elses_agreement_is_refused(
     )
     assert response.status_code == 422, response.text
     assert "is not an agreement of this participant's plan" in response.text
+    assert _counts(session_factory, anna) == before
+
+
+@pytest.mark.parametrize("day", ["2126-03-01", "9999-12-31"])
+@pytest.mark.parametrize("action", ["einde", "vervolg", "kopie"])
+def test_a_date_too_far_ahead_is_refused_on_the_page_and_in_the_api(
+    login: Login,
+    demo: Demo,
+    session_factory: sessionmaker[Session],
+    as_user: Callable[[str], dict[str, str]],
+    day: str,
+    action: str,
+) -> None:
+    """A typo in the year would end or change the agreement a century from now."""
+    anna = demo.participants["anna"]
+    rent = _row_id(session_factory, anna, "huur")
+    client = login("carla")
+    before = _counts(session_factory, anna)
+    fields = {"actie": action, "datum": day, "reden": "Typfout in het jaar."}
+    if action != "einde":
+        fields["bedrag"] = "700,00"
+    response = _propose(client, f"/hulpverlener/deelnemer/{anna}/afspraak/{rent}", **fields)
+    assert response.status_code == 422  # type: ignore[attr-defined]
+    assert "De datum ligt te ver vooruit" in response.text  # type: ignore[attr-defined]
+    kind, date_field = {
+        "einde": ("agreement_end", "end_date"),
+        "vervolg": ("agreement_follow_up", "from_date"),
+        "kopie": ("agreement_copy", "from_date"),
+    }[action]
+    change: dict[str, object] = {"kind": kind, "agreement_id": rent, date_field: day}
+    if action != "einde":
+        change["amount_cents"] = 70_000
+    api = client.post(
+        f"/api/participants/{anna}/proposals",
+        json={"change": change, "reason": "Typfout in het jaar."},
+        headers=as_user("carla"),
+    )
+    assert api.status_code == 422, api.text
+    assert "is too far ahead" in api.text
     assert _counts(session_factory, anna) == before

@@ -3,10 +3,19 @@ kantelgesprekken in the app (Berichten)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
+from backend.access.roles import Role
+from backend.access.users import create_user
+from backend.auth.passwords import hash_password
+from backend.config import Settings
+from backend.db import transaction
+from backend.models import Participant
+from backend.participants.service import create_participant
 from tests.staff.conftest import Demo, csrf_from
 
 Login = Callable[..., TestClient]
@@ -84,3 +93,44 @@ def test_the_data_export_keeps_internal_notes_out_too(login: Login, demo: Demo) 
     export = login("anna").get(f"/deelnemer/{anna}/gegevens/download")
     assert export.status_code == 200
     assert "Interne afweging schuldhulp." not in export.text
+
+
+def test_a_household_member_does_not_see_annas_notes_or_reviews(
+    login: Login, demo: Demo, session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    """Daan lives with anna and may read her pages, but the notes and kantelgesprekken
+    are between anna and her caseworker."""
+    anna = demo.participants["anna"]
+    with transaction(session_factory) as session:
+        row = session.get(Participant, anna)
+        assert row is not None
+        partner = create_participant(
+            session,
+            settings.field_cipher(),
+            household_id=row.household_id,
+            display_name="Daan de Vries",
+            bsn="999999990",
+            own_iban=None,
+            started_on=dt.date(2026, 9, 1),
+        )
+        create_user(
+            session,
+            username="daan",
+            display_name="Daan de Vries",
+            roles=[Role.PARTICIPANT],
+            password_hash=hash_password("demo"),
+            participant_id=partner.id,
+        )
+    carla = login("carla")
+    base = f"/hulpverlener/deelnemer/{anna}"
+    _post(carla, f"{base}/notitie", base, tekst="We bellen maandag over de huur.")
+    _post(
+        carla, f"{base}/kantelgesprek", base, datum="2026-12-10", onderwerpen="Buffer en vakantie"
+    )
+    assert (
+        "We bellen maandag over de huur." in login("anna").get(f"/deelnemer/{anna}/berichten").text
+    )
+    page = login("daan").get(f"/deelnemer/{anna}/berichten")
+    assert page.status_code == 200  # daan may read anna's messages page...
+    assert "We bellen maandag" not in page.text  # ...but not her caseworker's notes
+    assert "Buffer en vakantie" not in page.text
