@@ -86,8 +86,14 @@ def change_date(change: AgreementChange) -> dt.date:
 
 
 def check_change_date(change: AgreementChange, today: dt.date) -> None:
-    """Refuse a date further ahead than any proposal may take effect: a typo such as
+    """Refuse a date in the past (a due date already executed cannot be paid again at
+    the new amount) or further ahead than any proposal may take effect: a typo such as
     2126 or 9999 would otherwise end or change the agreement in a century."""
+    if change_date(change) < today:
+        raise InvalidInput(
+            f"the date {change_date(change).isoformat()} is in the past: "
+            f"choose today ({today.isoformat()}) or later"
+        )
     days_max = proposals_service.EFFECTIVE_DAYS_AHEAD_MAX
     latest = today + dt.timedelta(days=days_max)
     if change_date(change) > latest:

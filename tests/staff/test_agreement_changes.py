@@ -314,3 +314,35 @@ def test_a_date_too_far_ahead_is_refused_on_the_page_and_in_the_api(
     assert api.status_code == 422, api.text
     assert "is too far ahead" in api.text
     assert _counts(session_factory, anna) == before
+
+
+@pytest.mark.parametrize("action", ["einde", "vervolg", "kopie"])
+def test_a_date_in_the_past_is_refused_in_the_api_too(
+    login: Login,
+    demo: Demo,
+    session_factory: sessionmaker[Session],
+    as_user: Callable[[str], dict[str, str]],
+    action: str,
+) -> None:
+    """The page refused past dates, the API did not: a due date already executed cannot
+    be paid again at the new amount, so a change must start today or later."""
+    anna = demo.participants["anna"]
+    rent = _row_id(session_factory, anna, "huur")
+    client = login("carla")
+    before = _counts(session_factory, anna)
+    kind, date_field = {
+        "einde": ("agreement_end", "end_date"),
+        "vervolg": ("agreement_follow_up", "from_date"),
+        "kopie": ("agreement_copy", "from_date"),
+    }[action]
+    change: dict[str, object] = {"kind": kind, "agreement_id": rent, date_field: "2020-01-01"}
+    if action != "einde":
+        change["amount_cents"] = 70_000
+    api = client.post(
+        f"/api/participants/{anna}/proposals",
+        json={"change": change, "reason": "Datum in het verleden."},
+        headers=as_user("carla"),
+    )
+    assert api.status_code == 422, api.text
+    assert "is in the past" in api.text
+    assert _counts(session_factory, anna) == before
