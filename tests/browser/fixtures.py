@@ -18,6 +18,7 @@ tests.browser.screenshots.capture (or both: tests.browser.check_page.check_page)
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -104,13 +105,13 @@ def _seed(database_url: str, today: dt.date) -> None:
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def live_server(
-    browser_available: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
+@contextlib.contextmanager
+def demo_server(folder: Path) -> Iterator[LiveServer]:
+    """A seeded demo database in `folder` served by uvicorn on a free port, stopped on
+    exit. The session's shared server and the servers of tests that must not change
+    the shared world (tests/client_app/own_live_server.py) both start here."""
     from backend.clock import today_amsterdam
 
-    folder = tmp_path_factory.mktemp("live-server")
     database_url = f"sqlite:///{folder / 'demo.db'}"
     _seed(database_url, today_amsterdam())
     port = _free_port()
@@ -151,6 +152,14 @@ def live_server(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    browser_available: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    with demo_server(tmp_path_factory.mktemp("live-server")) as server:
+        yield server
 
 
 def _wait_until_up(server: LiveServer) -> None:
