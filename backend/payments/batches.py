@@ -453,7 +453,18 @@ def export_batch(
     """
     if file_format is not None and file_format not in FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(FORMATS)}")
-    batch = get_batch(session, batch_id)
+    # Lock the batch row first (PostgreSQL; SQLite has one writer anyway): a second
+    # export started at the same moment waits here until the first commits, then finds
+    # the stored file. Without the lock it read the instructions the first had just
+    # moved and refused the batch as changed.
+    batch = session.scalars(
+        select(PaymentBatch)
+        .where(PaymentBatch.id == batch_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if batch is None:
+        raise BatchNotFound(f"payment batch {batch_id} does not exist")
     if batch.file_bytes is not None:
         return _stored_file(session, batch, actor=actor, file_format=file_format)
     if batch.status != "approved":
