@@ -37,7 +37,7 @@ from tests.access.conftest import (  # noqa: F401  (fixtures)
     client,
     token_for,
 )
-from tests.ending.conftest import csrf_from, login, pages  # noqa: F401  (fixtures)
+from tests.client_app.conftest import csrf_from, login, pages  # noqa: F401  (fixtures)
 from tests.onboarding.test_service import NOW, carla, form, submit
 
 Login = Callable[..., TestClient]
