@@ -163,7 +163,9 @@ def _page(
         "base": who.base,
         "navigation": NAVIGATION,
         "active": active,
-        "unread": messages_service.unread_count(session, who.participant.id),
+        "unread": messages_service.unread_count(
+            session, who.participant.id, include_personal=who.party is not None
+        ),
         "flash": translate(lang, f"flash.{flash_key}") if flash_key in FLASHES else None,
         "page_title": translate(lang, {page: key for page, _, key in NAVIGATION}[active]),
     }
@@ -900,13 +902,16 @@ def download_pdf(request: Request, who: ParticipantViewer, session: DbSession) -
 
 @router.get("/berichten")
 def messages(request: Request, who: ParticipantViewer, session: DbSession) -> Response:
-    items = messages_service.list_messages(session, [who.participant.id], limit=50)
+    # The caseworker's notes (never the internal ones), kantelgesprekken and personal
+    # messages are between the participant and their caseworker: not for household
+    # members (party None).
+    show_casework = who.party is not None
+    items = messages_service.list_messages(
+        session, [who.participant.id], limit=50, include_personal=show_casework
+    )
     unread_ids = {item.id for item in items if item.read_at is None}
     if who.is_self:
         messages_service.mark_read(session, who.participant.id, now=utcnow())
-    # The caseworker's notes (never the internal ones) and kantelgesprekken are between
-    # the participant and their caseworker: not for household members (party None).
-    show_casework = who.party is not None
     return _page(
         request,
         session,

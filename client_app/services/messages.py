@@ -65,6 +65,13 @@ RESIDENT_ALERTS: Mapping[str, str] = {
     "self_payment_missed": "alert",
 }
 
+# Between the participant and their caseworker: what the caseworker wrote and the
+# answers to an emergency. A household member sees the household's money messages
+# (income late, a payment returned, a plan changed), not these.
+PERSONAL_KINDS: frozenset[str] = frozenset(
+    {"caseworker_wrote", "emergency_received", "emergency_change"}
+)
+
 
 @dataclass(frozen=True, slots=True)
 class NewMessage:
@@ -492,28 +499,32 @@ def write_message(
 
 
 def list_messages(
-    session: Session, participant_ids: Sequence[int], *, limit: int, offset: int = 0
+    session: Session,
+    participant_ids: Sequence[int],
+    *,
+    limit: int,
+    offset: int = 0,
+    include_personal: bool = True,
 ) -> list[AppMessage]:
+    query = select(AppMessage).where(AppMessage.participant_id.in_(list(participant_ids)))
+    if not include_personal:
+        query = query.where(AppMessage.kind.not_in(PERSONAL_KINDS))
     return list(
         session.scalars(
-            select(AppMessage)
-            .where(AppMessage.participant_id.in_(list(participant_ids)))
-            .order_by(AppMessage.created_at.desc(), AppMessage.id.desc())
+            query.order_by(AppMessage.created_at.desc(), AppMessage.id.desc())
             .limit(min(limit, MESSAGES_PER_PAGE_MAX))
             .offset(offset)
         )
     )
 
 
-def unread_count(session: Session, participant_id: int) -> int:
-    return int(
-        session.scalar(
-            select(func.count(AppMessage.id)).where(
-                AppMessage.participant_id == participant_id, AppMessage.read_at.is_(None)
-            )
-        )
-        or 0
+def unread_count(session: Session, participant_id: int, *, include_personal: bool = True) -> int:
+    query = select(func.count(AppMessage.id)).where(
+        AppMessage.participant_id == participant_id, AppMessage.read_at.is_(None)
     )
+    if not include_personal:
+        query = query.where(AppMessage.kind.not_in(PERSONAL_KINDS))
+    return int(session.scalar(query) or 0)
 
 
 def mark_read(session: Session, participant_id: int, *, now: dt.datetime) -> int:

@@ -127,10 +127,25 @@ def test_a_household_member_does_not_see_annas_notes_or_reviews(
     _post(
         carla, f"{base}/kantelgesprek", base, datum="2026-12-10", onderwerpen="Buffer en vakantie"
     )
-    assert (
-        "We bellen maandag over de huur." in login("anna").get(f"/deelnemer/{anna}/berichten").text
-    )
-    page = login("daan").get(f"/deelnemer/{anna}/berichten")
+    # (login() gives one client: carla's posts come before anyone else logs in)
+    unread_before = _unread_badge(login("daan").get(f"/deelnemer/{anna}/overzicht").text)
+    carla = login("carla")
+    _post(carla, f"{base}/bericht", base, text="Hoe gaat het met de schuld bij de tandarts?")
+    daan = login("daan")
+    page = daan.get(f"/deelnemer/{anna}/berichten")
     assert page.status_code == 200  # daan may read anna's messages page...
     assert "We bellen maandag" not in page.text  # ...but not her caseworker's notes
     assert "Buffer en vakantie" not in page.text
+    assert "schuld bij de tandarts" not in page.text  # ...nor what carla wrote to her
+    # and the unread count he sees does not give the personal message away
+    assert _unread_badge(daan.get(f"/deelnemer/{anna}/overzicht").text) == unread_before
+    # (anna reads last: reading marks her messages read)
+    anna_page = login("anna").get(f"/deelnemer/{anna}/berichten").text
+    assert "We bellen maandag over de huur." in anna_page
+    assert "schuld bij de tandarts" in anna_page
+
+
+def _unread_badge(html: str) -> str:
+    """The navigation's Berichten link with its unread count, as shown."""
+    start = html.index("/berichten")
+    return html[start : html.index("</a>", start)]
