@@ -352,13 +352,15 @@ def reconcile(as_of: dt.date | None, as_json: bool) -> None:
             )
         totals = report.totals
         click.echo(
-            "participants {} + suspense {} + in transit {} = {}; bank {}".format(
+            "participants {} + suspense {} + in transit {} + advance claims {} = {}; "
+            "bank {}".format(
                 *(
                     Money(totals[name]).format_nl()
                     for name in (
                         "participants_cents",
                         "suspense_cents",
                         "in_transit_cents",
+                        "advance_claims_cents",
                         "held_cents",
                         "bank_cents",
                     )

@@ -32,7 +32,7 @@ from backend.plans import register_plan_appliers
 from backend.plans.service import income_expectations_for_payers
 from backend.privacy_store.retention import due_participants
 from backend.zelfregie import savings
-from ledger import AccountKind, AccountRef, JournalEntry, Posting
+from ledger import AccountKind, AccountRef, JournalEntry, Money, Posting
 from tests.access.conftest import SEED_TODAY, Demo
 from tests.backend.test_cli import run_cli
 from tests.ending.support import (
@@ -293,7 +293,7 @@ def test_after_the_end_nothing_changes(demo: Demo, session_factory: sessionmaker
 
 
 def test_plain_end_from_step_1_with_an_advance_the_buffer_cannot_repay(
-    demo: Demo, session_factory: sessionmaker[Session]
+    demo: Demo, session_factory: sessionmaker[Session], database_url: str
 ) -> None:
     anna_id = demo.participants["anna"]
     with transaction(session_factory, write=True) as session:
@@ -348,6 +348,10 @@ def test_plain_end_from_step_1_with_an_advance_the_buffer_cannot_repay(
         report = reconcile(session)
         assert report.ok, report.as_dict()
         assert report.totals["advance_claims_cents"] == -remaining
+    # The operator's text summary names the claim, so the sum it prints adds up.
+    summary = run_cli(database_url, "reconcile")
+    assert summary.returncode == 0, summary.stdout + summary.stderr
+    assert f"advance claims {Money(-remaining).format_nl()} =" in summary.stdout
 
 
 def test_an_end_needs_an_own_iban(demo: Demo, session_factory: sessionmaker[Session]) -> None:
