@@ -225,26 +225,26 @@ def bare_bulk_insert(url: str, rows: int) -> float:
     import psycopg
 
     conninfo = re.sub(r"^postgresql(\+psycopg)?", "postgresql", url)
-    with psycopg.connect(conninfo) as connection:
-        connection.execute("DROP TABLE IF EXISTS bench_bulk")
-        connection.execute(
+    with psycopg.connect(conninfo) as pg_connection:
+        pg_connection.execute("DROP TABLE IF EXISTS bench_bulk")
+        pg_connection.execute(
             "CREATE TABLE bench_bulk (id BIGSERIAL PRIMARY KEY, journal_entry_id BIGINT NOT NULL,"
             " account_id BIGINT NOT NULL, amount_cents BIGINT NOT NULL)"
         )
-        connection.commit()
+        pg_connection.commit()
         started = time.perf_counter()
         with (
-            connection.cursor() as cursor,
+            pg_connection.cursor() as cursor,
             cursor.copy(
                 "COPY bench_bulk (journal_entry_id, account_id, amount_cents) FROM STDIN"
             ) as copy,
         ):
             for row in data:
                 copy.write_row(row)
-        connection.commit()
+        pg_connection.commit()
         seconds = time.perf_counter() - started
-        connection.execute("DROP TABLE bench_bulk")
-        connection.commit()
+        pg_connection.execute("DROP TABLE bench_bulk")
+        pg_connection.commit()
     return seconds
 
 
@@ -369,6 +369,8 @@ def pages_setup(url: str, clients: int) -> dict[str, Any]:
                     session, caseworker=account, participant_id=pid, assigned_by="benchmark"
                 )
         last_day = session.scalar(select(func.max(JournalEntryRecord.booking_date)))
+    if last_day is None:
+        raise RuntimeError("the imported history has no journal entries")
     used = ids[: max(participant_clients, 1)]
     run_daily_cycle(factory, today=last_day, participant_ids=used)
     with factory() as session:

@@ -122,7 +122,8 @@ def make_plan(participant_id: int, rng: random.Random, start: dt.date = PLAN_STA
     client = 9_000_000 + participant_id
     if rng.random() < 0.7:
         payer = rng.choice(BENEFIT_PAYERS)
-        kind, terms, cents = IncomeKind.BENEFIT, ("Participatiewet", f"klantnr {client}"), None
+        terms: tuple[str, ...] = ("Participatiewet", f"klantnr {client}")
+        kind, cents = IncomeKind.BENEFIT, None
         cents = rng.randrange(95_000, 140_000)
         day = 25
     else:

@@ -249,7 +249,7 @@ def _ensure_not_ended(session: Session, participant_id: int, change: PlanChange 
     from backend.ending.service import check_can_propose_end
 
     ensure_participation_open(session, participant_id)
-    if change is not None and change.kind == ChangeKind.END_PARTICIPATION:
+    if change is not None and ChangeKind(change.kind) is ChangeKind.END_PARTICIPATION:
         check_can_propose_end(session, participant_id)
 
 

@@ -449,6 +449,7 @@ def _payable_mismatches(session: Session) -> list[dict[str, Any]]:
             .where(LedgerAccount.kind == "payable")
             .group_by(LedgerAccount.participant_id)
         )
+        if participant_id is not None  # payable accounts are participants' (typing)
     }
     expected: dict[int, int] = defaultdict(int)
     keys: dict[int, list[str]] = defaultdict(list)

@@ -49,7 +49,7 @@ class StatusReportResult:
 
 
 def _local(element: etree._Element) -> str:
-    return etree.QName(element).localname
+    return str(etree.QName(element).localname)
 
 
 def _child(element: etree._Element, *path: str) -> etree._Element | None:

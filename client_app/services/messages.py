@@ -33,9 +33,9 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, cast
 
-from sqlalchemy import Connection, event, func, insert, select, update
+from sqlalchemy import Connection, Table, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.attributes import get_history
@@ -64,6 +64,12 @@ RESIDENT_ALERTS: Mapping[str, str] = {
     # Zelfregie step 3: a bill the resident pays themselves was not marked paid in time.
     "self_payment_missed": "alert",
 }
+
+
+class _Common(TypedDict):
+    participant_id: int
+    link: str | None
+
 
 # Between the participant and their caseworker: what the caseworker wrote and the
 # answers to an emergency. A household member sees the household's money messages
@@ -125,7 +131,7 @@ def _rows(message: NewMessage, now: dt.datetime) -> tuple[dict[str, Any], dict[s
 
 def _insert_ignoring_duplicates(connection: Connection, row: dict[str, Any]) -> int | None:
     """Insert a message; its id, or None when the dedup key already has one."""
-    table = AppMessage.__table__
+    table = cast(Table, AppMessage.__table__)
     if connection.dialect.name == "postgresql":
         statement: Any = postgresql.insert(table).on_conflict_do_nothing(
             index_elements=["dedup_key"]
@@ -164,7 +170,9 @@ def store_messages(
         message_id = _insert_ignoring_duplicates(connection, row)
         if message_id is None:
             continue
-        connection.execute(insert(OutboxMessage.__table__).values(message_id=message_id, **outbox))
+        connection.execute(
+            insert(cast(Table, OutboxMessage.__table__)).values(message_id=message_id, **outbox)
+        )
         created.append(
             WrittenOutbox(message_id, message.participant_id, outbox["topic"], outbox["subject"])
         )
@@ -243,7 +251,7 @@ def _proposal_messages(connection: Connection, events: Sequence[ProposalEvent]) 
         pid = int(proposal.participant_id)
         link = f"{participant_pages(pid)}/afspraken#voorstel-{proposal.id}"
         by = names.get(item.actor_id or 0, "")
-        common = {"participant_id": pid, "link": link}
+        common: _Common = {"participant_id": pid, "link": link}
         reason = item.reason or ""
         if (
             item.action == "proposed"
@@ -367,7 +375,9 @@ def _on_execute(state: ORMExecuteState) -> Any:
         return None
     parameters = state.parameters
     rows: list[dict[str, Any]] = (
-        list(parameters) if isinstance(parameters, list) else [dict(parameters or {})]
+        [dict(row) for row in parameters]
+        if isinstance(parameters, list)
+        else [dict(cast(Mapping[str, Any], parameters or {}))]
     )
     result = state.invoke_statement()
     messages = []

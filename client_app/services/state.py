@@ -147,7 +147,7 @@ def view_with_forecast(
     view = money_view(session, participant_id, today, with_open_items=False)
     if view.plan is None:
         return view, None
-    database = str(session.get_bind().url)
+    database = str(session.get_bind().engine.url)
     key = (
         database,
         participant_id,

@@ -174,12 +174,13 @@ def build_statement(session: Session, participant_id: int, period: Period, lang:
         period=period,
     )
     accounts = {
-        account_id: (int(owner), AccountKind(kind))
+        account_id: (owner, AccountKind(kind))
         for account_id, owner, kind in session.execute(
             select(LedgerAccount.id, LedgerAccount.participant_id, LedgerAccount.kind).where(
                 LedgerAccount.participant_id.in_(member_ids)
             )
         )
+        if owner is not None  # (in member_ids: never None; for the type checker)
     }
     start = _balances_before(session, accounts, period.start)
     end = _balances_before(session, accounts, period.end)

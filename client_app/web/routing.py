@@ -154,7 +154,7 @@ def page_routes(app: Any) -> list[tuple[str, str]]:
         contexts = [(ctx.original_route, ctx.path) for ctx in iter_route_contexts(app.routes)]
     except ImportError:  # pragma: no cover - older FastAPI: routes are copied on include
         contexts = [(route, getattr(route, "path", None)) for route in app.routes]
-    found = []
+    found: list[tuple[str, str]] = []
     for route, path in contexts:
         if isinstance(route, PageRoute) and path is not None:
             found.extend((method, path) for method in sorted(route.methods or ()))
