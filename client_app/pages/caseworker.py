@@ -49,6 +49,7 @@ from backend.zelfregie import self_payment
 from client_app.formatting import money, parse_amount
 from client_app.i18n import translate
 from client_app.pages.participant import FLASHES
+from client_app.pages.proposing import propose
 from client_app.pages.staff import (
     PAGE_SIZES,
     Paging,
@@ -341,18 +342,15 @@ def emergency_payout(
         message = translate(lang, "payout.error.reason", count=str(EMERGENCY_REASON_LENGTH_MIN))
         return _payout_refused(request, user, message)
     try:
-        proposals_service.create_proposal(
+        propose(
+            request,
             session,
             user,
             participant_id,
             # Tied to the request: a second click (or a re-sent form) pays nothing more.
             change=ExtraPayoutChange(amount_cents=cents, emergency_request_id=request_id),
             reason=reden.strip(),
-            effective_from=None,
             emergency=True,
-            today=page_today(request),
-            now=utcnow(),
-            expiry_days=request.app.state.settings.proposal_expiry_days,
         )
     except Conflict as error:
         if not error.extra.get("already_handled"):

@@ -25,14 +25,14 @@ from backend.codecision import service as proposals_service
 from backend.codecision.changes import EndParticipationChange
 from backend.codecision.matrix import REASON_LENGTH_MAX, ChangeKind
 from backend.ending.service import end_of
-from backend.errors import AppError, NotFound
+from backend.errors import NotFound
 from backend.models import Participant, Proposal
-from backend.models.base import utcnow
 from client_app.config import client_settings
 from client_app.i18n import translate
 from client_app.pages.caseworker import NAVIGATION as CASEWORKER_NAVIGATION
 from client_app.pages.caseworker import Caseworker, ItemId
 from client_app.pages.participant import ParticipantViewer, Viewer, _page
+from client_app.pages.proposing import propose_or_refusal
 from client_app.services.handover_pdf import final_statement_pdf, handover_letter_pdf
 from client_app.web.rendering import page_today, redirect, render, request_language
 from client_app.web.routing import CsrfProtected, PageRoute
@@ -103,19 +103,21 @@ def _propose(
     participant_id: int,
     day: dt.date,
     reason: str,
-) -> None:
-    proposals_service.create_proposal(
+    lang: str,
+) -> dict[str, str]:
+    """The end as a proposal; the refusal as a form error."""
+    refusal = propose_or_refusal(
+        request,
         session,
         principal,
         participant_id,
         change=EndParticipationChange(),
         reason=reason.strip(),
         effective_from=day,
-        emergency=False,
-        today=page_today(request),
-        now=utcnow(),
-        expiry_days=request.app.state.settings.proposal_expiry_days,
     )
+    if refusal is None:
+        return {}
+    return {"end_date": translate(lang, "ending.error.refused", detail=refusal.detail)}
 
 
 # ---------------------------------------------------------------------- participant side
@@ -174,13 +176,7 @@ def ask_end(
     ensure_can_act_for_participant(session, who.user, who.participant.id)
     errors, day = _form_errors(lang, end_date, reason, page_today(request))
     if not errors and day is not None:
-        try:
-            # A savepoint, not a rollback: the access-log records of this request stay,
-            # and the 422 page below shows the participant's data (a read to log).
-            with session.begin_nested():
-                _propose(request, session, who.user, who.participant.id, day, reason)
-        except AppError as error:
-            errors["end_date"] = translate(lang, "ending.error.refused", detail=error.detail)
+        errors = _propose(request, session, who.user, who.participant.id, day, reason, lang)
     if errors:
         return _participant_page(
             request,
@@ -297,11 +293,7 @@ def caseworker_propose_end(
     participant = _on_caseload(session, user, participant_id)
     errors, day = _form_errors(lang, end_date, reason, page_today(request))
     if not errors and day is not None:
-        try:
-            with session.begin_nested():  # keeps this request's access-log records
-                _propose(request, session, user, participant_id, day, reason)
-        except AppError as error:
-            errors["end_date"] = translate(lang, "ending.error.refused", detail=error.detail)
+        errors = _propose(request, session, user, participant_id, day, reason, lang)
     if errors:
         return _caseworker_page(
             request,

@@ -42,7 +42,7 @@ from backend.codecision.changes import (
 )
 from backend.codecision.matrix import REASON_LENGTH_MAX
 from backend.codecision.signals import EmergencyKind, LifeEventKind
-from backend.errors import AppError, Conflict, NotFound
+from backend.errors import Conflict, NotFound
 from backend.models import (
     Agreement,
     CaseloadAssignment,
@@ -56,6 +56,7 @@ from backend.payments import open_alerts
 from client_app.config import client_settings
 from client_app.formatting import months_of_costs, parse_amount
 from client_app.i18n import translate
+from client_app.pages import proposing
 from client_app.services import casework_notes
 from client_app.services import messages as messages_service
 from client_app.services.export import personal_data_export, personal_data_pdf
@@ -547,29 +548,13 @@ def propose(
         errors["reason"] = translate(lang, "form.reason_required")
     if change is None or errors:
         return _agreements_page(request, session, who, errors=errors, form=fields, status_code=422)
-    settings = request.app.state.settings
-    try:
-        # A savepoint, not a rollback: the access-log records of this request stay,
-        # and the 422 page below shows the participant's data (a read to log).
-        with session.begin_nested():
-            proposals_service.create_proposal(
-                session,
-                who.user,
-                who.participant.id,
-                change=change,
-                reason=reason,
-                effective_from=None,
-                emergency=False,
-                today=page_today(request),
-                now=utcnow(),
-                expiry_days=settings.proposal_expiry_days,
-            )
-    except Conflict:
+    refusal = proposing.propose_or_refusal(
+        request, session, who.user, who.participant.id, change=change, reason=reason
+    )
+    if isinstance(refusal, Conflict):
         errors["kind"] = translate(lang, "form.proposal_open_already")
-    except AppError as error:
-        if error.status_code in (403, 404):
-            raise
-        errors["kind"] = translate(lang, "form.change_refused", detail=error.detail)
+    elif refusal is not None:
+        errors["kind"] = translate(lang, "form.change_refused", detail=refusal.detail)
     if errors:
         return _agreements_page(request, session, who, errors=errors, form=fields, status_code=422)
     return redirect(f"{who.base}/afspraken?gedaan=proposal_sent#voorstellen")
@@ -815,17 +800,16 @@ def press_emergency(
         reason = translate("nl", "emergency.payout_reason", number=request_row.id)
         if note.strip():
             reason = f"{reason} {note.strip()}"[:REASON_LENGTH_MAX]
-        proposals_service.create_proposal(
+        proposing.propose(
+            request,
             session,
             who.user,
             who.participant.id,
-            change=ExtraPayoutChange(amount_cents=payout_cents),
+            # Tied to the request: the caseworker cannot pay it a second time.
+            change=ExtraPayoutChange(
+                amount_cents=payout_cents, emergency_request_id=request_row.id
+            ),
             reason=reason,
-            effective_from=None,
-            emergency=False,
-            today=page_today(request),
-            now=utcnow(),
-            expiry_days=request.app.state.settings.proposal_expiry_days,
         )
     return redirect(f"{who.base}/noodknop?gedaan=emergency_sent")
 

@@ -20,7 +20,6 @@ from starlette.responses import Response
 
 from backend.access.policy import ensure_can_act_for_participant
 from backend.api.deps import DbSession
-from backend.codecision import service as proposals_service
 from backend.codecision.changes import AutonomyStepChange, FixedCostPaidByParticipantChange
 from backend.ending.guard import ensure_participation_open
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -33,6 +32,7 @@ from backend.zelfregie.steps import step_view
 from client_app.formatting import parse_amount
 from client_app.i18n import translate
 from client_app.pages.participant import ParticipantViewer, Viewer, _page
+from client_app.pages.proposing import propose
 from client_app.services.state import view_with_forecast
 from client_app.web.rendering import page_today, redirect, request_language
 from client_app.web.routing import CsrfProtected, PageRoute
@@ -243,17 +243,13 @@ def ask_next_step(request: Request, who: ParticipantViewer, session: DbSession) 
     )
     if not steps.next.ready or steps.next.next is None:
         raise Conflict("the conditions for the next step are not met yet")
-    proposals_service.create_proposal(
+    propose(
+        request,
         session,
         who.user,
         who.participant.id,
         change=AutonomyStepChange(step=int(steps.next.next)),
         reason=translate("nl", "zelfregie.step_reason", step=int(steps.next.next)),
-        effective_from=None,
-        emergency=False,
-        today=today,
-        now=utcnow(),
-        expiry_days=request.app.state.settings.proposal_expiry_days,
     )
     return redirect(f"{who.base}/zelf-doen?gedaan=step_asked")
 
@@ -327,11 +323,11 @@ def propose_paying_myself(
     """Propose (co-decision) that the participant pays this fixed cost themselves."""
     lang = request_language(request)
     ensure_can_act_for_participant(session, who.user, who.participant.id)
-    today = page_today(request)
     try:
         if not agreement.isdigit() or not 0 < int(agreement) < 2**63:
             raise InvalidInput("choose a fixed cost")
-        proposals_service.create_proposal(
+        propose(
+            request,
             session,
             who.user,
             who.participant.id,
@@ -339,11 +335,6 @@ def propose_paying_myself(
                 agreement_id=int(agreement), paid_by_participant=True
             ),
             reason=translate("nl", "selfpay.reason"),
-            effective_from=None,
-            emergency=False,
-            today=today,
-            now=utcnow(),
-            expiry_days=request.app.state.settings.proposal_expiry_days,
         )
     except (InvalidInput, Conflict):
         errors = {"own_cost": translate(lang, "selfpay.error.own_cost")}

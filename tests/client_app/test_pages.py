@@ -478,6 +478,17 @@ def test_emergency_with_a_payout_request_reaches_the_caseworker(
     carla = login("carla")
     queue = carla.get("/hulpverlener").text
     assert queue.index('data-kind="emergency"') < queue.index("Ik heb geen geld voor eten")
+    # The payout she asked for answers this request: carla approves that proposal;
+    # an extra emergency payout for the same request is refused, nothing more stored.
+    assert proposal.payload["emergency_request_id"] == request.id
+    second = carla.post(
+        f"/hulpverlener/deelnemer/{proposal.participant_id}/noodmelding/{request.id}/noodbetaling",
+        data=_form(carla, "/hulpverlener", bedrag="50,00", reden="Pas kwijt, geen geld voor eten."),
+        follow_redirects=False,
+    )
+    assert second.status_code == 409, second.text
+    with session_factory() as session:
+        assert len(session.scalars(select(Proposal)).all()) == 1
     carla.post(
         f"/hulpverlener/deelnemer/{request.participant_id}/noodmelding/{request.id}/gezien",
         data=_form(carla, "/hulpverlener"),
