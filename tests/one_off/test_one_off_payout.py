@@ -7,14 +7,11 @@ the ledger of the seeded demo world. Runs on SQLite and on PostgreSQL
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.access.policy import Principal
-from backend.bank_import.demo import DemoCredit, demo_remittance, import_demo_statement
 from backend.codecision import service as proposals
 from backend.codecision import signals
 from backend.codecision.changes import ExtraPayoutChange
@@ -33,7 +30,6 @@ from backend.models import (
     PaymentInstruction,
     PlanVersionRecord,
     Proposal,
-    UserAccount,
 )
 from backend.models.base import utcnow
 from backend.payments import (
@@ -49,65 +45,19 @@ from backend.plans.service import apply_plan_change, latest_plan
 from backend.zelfregie import self_payment
 from client_app.services.movements import movements
 from ledger import AccountKind, AccountRef, JournalEntry, Posting, holding_cents
-from rules import Plan, occurrences
+from rules import Plan
 from tests.access.conftest import Demo
+from tests.cycle.demo_days import AnnasDays
 
 EXPIRY_DAYS = 14
 REASON = "Noodknop: de koelkast is kapot en er is geen geld voor eten deze week."
 
 
-class World:
+class World(AnnasDays):
     """Anna's days after the seed: incomes on statements, then the daily cycle."""
 
     def __init__(self, session_factory: sessionmaker[Session], demo: Demo) -> None:
-        self.factory = session_factory
-        self.anna = demo.participants["anna"]
-        self.anna_user = demo.users["anna"]
-        self.carla_user = demo.users["carla"]
-        with session_factory() as session:
-            ran = session.scalar(
-                select(CycleState.as_of).where(CycleState.participant_id == self.anna)
-            )
-            stored = latest_plan(session, self.anna)
-        assert ran is not None and stored is not None
-        self.day = ran
-        self.incomes: dict[dt.date, list[DemoCredit]] = defaultdict(list)
-        for income in stored.plan.incomes:
-            for expected in occurrences(income.schedule, ran, ran + dt.timedelta(days=60)):
-                self.incomes[expected].append(
-                    DemoCredit(
-                        payer_name=income.payer_name,
-                        payer_iban=income.payer_iban,
-                        amount_cents=income.expected_amount_cents,
-                        remittance=demo_remittance(
-                            income.search_terms, expected, income.description_nl
-                        ),
-                    )
-                )
-
-    def principal(self, session: Session, user_id: int) -> Principal:
-        return Principal.from_account(session.get_one(UserAccount, user_id))
-
-    def cycle(self) -> None:
-        summary = run_daily_cycle(self.factory, today=self.day, participant_ids=[self.anna])
-        assert summary.failed_participants == [], summary.failed_participants
-
-    def next_day(self) -> dt.date:
-        self.day += dt.timedelta(days=1)
-        with transaction(self.factory) as session:
-            import_demo_statement(
-                session,
-                account_iban=MUNICIPAL_IBAN,
-                day=self.day,
-                credits=self.incomes.get(self.day, []),
-                imported_by="test",
-            )
-        self.cycle()
-        return self.day
-
-    def until(self, day: dt.date) -> None:
-        while self.day < day:
-            self.next_day()
+        super().__init__(session_factory, demo, horizon_days=60)
 
     def emergency_payout(self, session: Session, cents: int, reason: str = REASON) -> Proposal:
         return proposals.create_proposal(

@@ -11,14 +11,11 @@ co-decision with their entry conditions met. Runs on SQLite and on PostgreSQL
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.access.policy import Principal
-from backend.bank_import.demo import DemoCredit, demo_remittance, import_demo_statement
 from backend.codecision import service as proposals
 from backend.codecision.changes import (
     AutonomyStepChange,
@@ -28,7 +25,6 @@ from backend.codecision.changes import (
 )
 from backend.cycle.service import run_daily_cycle
 from backend.db import transaction
-from backend.demo.seed import MUNICIPAL_IBAN
 from backend.errors import Forbidden, InvalidInput
 from backend.ledger_store import account_balances
 from backend.ledger_store.service import check_ledger
@@ -36,11 +32,9 @@ from backend.models import (
     Agreement,
     Alert,
     AutonomyStepRecord,
-    CycleState,
     PaymentInstruction,
     Proposal,
     ProposalEvent,
-    UserAccount,
 )
 from backend.models.base import utcnow
 from backend.plans.appliers import register_plan_appliers
@@ -51,65 +45,19 @@ from backend.zelfregie.steps import current_step, step_view
 from client_app.models import AppMessage
 from client_app.services.messages import install_message_events
 from ledger import AccountKind, holding_cents
-from rules import occurrences
 from tests.access.conftest import Demo
+from tests.cycle.demo_days import AnnasDays
 
 PHONE = "telefoon"
 SIMULATION_DAYS_MAX = 400
 EXPIRY_DAYS = 14
 
 
-class World:
+class World(AnnasDays):
     """Anna's days after the seed: incomes on statements, then the daily cycle."""
 
     def __init__(self, session_factory: sessionmaker[Session], demo: Demo) -> None:
-        self.factory = session_factory
-        self.anna = demo.participants["anna"]
-        self.anna_user = demo.users["anna"]
-        self.carla_user = demo.users["carla"]
-        with session_factory() as session:
-            ran = session.scalar(
-                select(CycleState.as_of).where(CycleState.participant_id == self.anna)
-            )
-            stored = latest_plan(session, self.anna)
-        assert ran is not None and stored is not None
-        self.day = ran
-        self.incomes: dict[dt.date, list[DemoCredit]] = defaultdict(list)
-        for income in stored.plan.incomes:
-            for expected in occurrences(
-                income.schedule, ran, ran + dt.timedelta(days=SIMULATION_DAYS_MAX)
-            ):
-                self.incomes[expected].append(
-                    DemoCredit(
-                        payer_name=income.payer_name,
-                        payer_iban=income.payer_iban,
-                        amount_cents=income.expected_amount_cents,
-                        remittance=demo_remittance(
-                            income.search_terms, expected, income.description_nl
-                        ),
-                    )
-                )
-
-    def principal(self, session: Session, user_id: int) -> Principal:
-        return Principal.from_account(session.get_one(UserAccount, user_id))
-
-    def next_day(self) -> dt.date:
-        self.day += dt.timedelta(days=1)
-        with transaction(self.factory) as session:
-            import_demo_statement(
-                session,
-                account_iban=MUNICIPAL_IBAN,
-                day=self.day,
-                credits=self.incomes.get(self.day, []),
-                imported_by="test",
-            )
-        summary = run_daily_cycle(self.factory, today=self.day, participant_ids=[self.anna])
-        assert summary.failed_participants == [], summary.failed_participants
-        return self.day
-
-    def until(self, day: dt.date) -> None:
-        while self.day < day:
-            self.next_day()
+        super().__init__(session_factory, demo, horizon_days=SIMULATION_DAYS_MAX)
 
     def until_next_step_ready(self) -> None:
         for _ in range(SIMULATION_DAYS_MAX):
