@@ -11,9 +11,11 @@ import base64
 import binascii
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from backend.errors import InvalidInput
@@ -69,16 +71,12 @@ def month_bounds(month: str) -> tuple[dt.date, dt.date]:
     return first, following
 
 
-def participant_movements(
-    session: Session,
-    participant_id: int,
-    *,
-    limit: int,
-    cursor: str | None = None,
-    month: str | None = None,
-) -> MovementPage:
-    assert 0 < limit <= MOVEMENTS_PER_PAGE_MAX
-    accounts = {
+QueryT = TypeVar("QueryT", bound=Select[*tuple[Any, ...]])
+
+
+def participant_accounts(session: Session, participant_id: int) -> dict[int, AccountKind]:
+    """The participant's ledger accounts: id → kind."""
+    return {
         account_id: AccountKind(kind)
         for account_id, kind in session.execute(
             select(LedgerAccount.id, LedgerAccount.kind).where(
@@ -86,14 +84,24 @@ def participant_movements(
             )
         )
     }
-    if not accounts:
-        return MovementPage((), None)
+
+
+def newest_entries_first(
+    query: QueryT,
+    accounts: Iterable[int],
+    *,
+    month: str | None,
+    cursor: str | None,
+    limit: int,
+) -> QueryT:
+    """The journal entries touching these accounts, in `month` (YYYY-MM) and after
+    `cursor`, newest first; one more than `limit`, so the caller knows there is more."""
     touching = (
         select(PostingRecord.journal_entry_id)
         .where(PostingRecord.account_id.in_(list(accounts)))
         .distinct()
     )
-    query = select(JournalEntryRecord).where(JournalEntryRecord.id.in_(touching))
+    query = query.where(JournalEntryRecord.id.in_(touching))
     if month is not None:
         first, following = month_bounds(month)
         query = query.where(
@@ -107,13 +115,27 @@ def participant_movements(
                 and_(JournalEntryRecord.booking_date == day, JournalEntryRecord.id < entry_id),
             )
         )
-    records = list(
-        session.scalars(
-            query.order_by(
-                JournalEntryRecord.booking_date.desc(), JournalEntryRecord.id.desc()
-            ).limit(limit + 1)
-        )
+    return query.order_by(
+        JournalEntryRecord.booking_date.desc(), JournalEntryRecord.id.desc()
+    ).limit(limit + 1)
+
+
+def participant_movements(
+    session: Session,
+    participant_id: int,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    month: str | None = None,
+) -> MovementPage:
+    assert 0 < limit <= MOVEMENTS_PER_PAGE_MAX
+    accounts = participant_accounts(session, participant_id)
+    if not accounts:
+        return MovementPage((), None)
+    query = newest_entries_first(
+        select(JournalEntryRecord), accounts, month=month, cursor=cursor, limit=limit
     )
+    records = list(session.scalars(query))
     more = len(records) > limit
     records = records[:limit]
     sums: dict[int, dict[AccountKind, int]] = defaultdict(lambda: defaultdict(int))

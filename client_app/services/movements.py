@@ -29,7 +29,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from backend.models import JournalEntryRecord, LedgerAccount, PaymentInstruction, PostingRecord
-from backend.participants.history import decode_cursor, encode_cursor, month_bounds
+from backend.participants.history import (
+    encode_cursor,
+    newest_entries_first,
+    participant_accounts,
+)
 from ledger import AccountKind, AccountRef, holding_cents
 
 PAGE_SIZE_DEFAULT = 25
@@ -151,21 +155,9 @@ def movements(
     kind: MovementKind | None = None,
 ) -> MovementPage:
     assert 0 < limit <= PAGE_SIZE_MAX
-    accounts = {
-        account_id: AccountKind(account_kind)
-        for account_id, account_kind in session.execute(
-            select(LedgerAccount.id, LedgerAccount.kind).where(
-                LedgerAccount.participant_id == participant_id
-            )
-        )
-    }
+    accounts = participant_accounts(session, participant_id)
     if not accounts:
         return MovementPage((), None)
-    touching = (
-        select(PostingRecord.journal_entry_id)
-        .where(PostingRecord.account_id.in_(list(accounts)))
-        .distinct()
-    )
     query = select(
         JournalEntryRecord.id,
         JournalEntryRecord.booking_date,
@@ -173,27 +165,12 @@ def movements(
         JournalEntryRecord.explanation,
         JournalEntryRecord.explanation_en,
         JournalEntryRecord.reverses_entry_id,
-    ).where(JournalEntryRecord.id.in_(touching))
-    if month is not None:
-        first, following = month_bounds(month)
-        query = query.where(
-            JournalEntryRecord.booking_date >= first, JournalEntryRecord.booking_date < following
-        )
+    )
     if kind is not None:
         query = query.where(_kind_filter(kind))
-    if cursor is not None:
-        day, entry_id = decode_cursor(cursor)
-        query = query.where(
-            or_(
-                JournalEntryRecord.booking_date < day,
-                and_(JournalEntryRecord.booking_date == day, JournalEntryRecord.id < entry_id),
-            )
-        )
     records = list(
         session.execute(
-            query.order_by(
-                JournalEntryRecord.booking_date.desc(), JournalEntryRecord.id.desc()
-            ).limit(limit + 1)
+            newest_entries_first(query, accounts, month=month, cursor=cursor, limit=limit)
         )
     )
     more = len(records) > limit
