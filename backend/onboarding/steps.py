@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -123,8 +125,28 @@ def _int(value: Any) -> Any:
     return value
 
 
-PositiveCents = Annotated[int, BeforeValidator(parse_euro)]
+def _at_most(length: int, kind: str, message: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        _required(value)
+        if len(value) > length:
+            raise _error(kind, message)
+        return value
+
+    return check
+
+
+Cents = Annotated[int, BeforeValidator(parse_euro)]
+PositiveCents = Annotated[Cents, AfterValidator(_positive)]
 Text = Annotated[str, BeforeValidator(_text)]
+# Filled in and not too long (the kinds name the message the form shows).
+PersonName = Annotated[
+    Text, AfterValidator(_at_most(DISPLAY_NAME_MAX, "too_long", "this is too long"))
+]
+Name = Annotated[Text, AfterValidator(_at_most(NAME_MAX, "name_too_long", "at most 70 characters"))]
+Reference = Annotated[
+    Text, AfterValidator(_at_most(140, "reference_too_long", "at most 140 characters"))
+]
+Iban = Annotated[Text, AfterValidator(_iban)]
 Number = Annotated[int, BeforeValidator(_int)]
 OptionalNumber = Annotated[int | None, BeforeValidator(_int)]
 
@@ -136,17 +158,9 @@ class _Step(BaseModel):
 class PersonStep(_Step):
     """Stap 1: who joins. The BSN passes the 11-proef; the username is the login name."""
 
-    display_name: Text
+    display_name: PersonName
     bsn: Text
     username: Text
-
-    @field_validator("display_name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        _required(value)
-        if len(value) > DISPLAY_NAME_MAX:
-            raise _error("too_long", "this is too long")
-        return value
 
     @field_validator("bsn")
     @classmethod
@@ -169,68 +183,29 @@ class PersonStep(_Step):
 class HouseholdStep(_Step):
     """Stap 2: the household (who lives together)."""
 
-    household_name: Text
+    household_name: PersonName
     adults: Number = Field(ge=1, le=10)
     children: Number = Field(default=0, ge=0, le=20)
-
-    @field_validator("household_name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        _required(value)
-        if len(value) > DISPLAY_NAME_MAX:
-            raise _error("too_long", "this is too long")
-        return value
 
 
 class BankStep(_Step):
     """Stap 3: the participant's own account, where living money goes."""
 
-    own_iban: Text
-    account_holder: Text
-
-    @field_validator("own_iban")
-    @classmethod
-    def _own_iban(cls, value: str) -> str:
-        return _iban(value)
-
-    @field_validator("account_holder")
-    @classmethod
-    def _holder(cls, value: str) -> str:
-        _required(value)
-        if len(value) > NAME_MAX:
-            raise _error("name_too_long", "at most 70 characters")
-        return value
+    own_iban: Iban
+    account_holder: Name
 
 
 class IncomeItem(_Step):
     """Stap 4, one income: who pays, how much, on which day of the month."""
 
-    payer_name: Text
-    payer_iban: Text
-    description: Text
+    payer_name: Name
+    payer_iban: Iban
+    description: Name
     kind: IncomeKind = IncomeKind.OTHER
-    amount_cents: Annotated[PositiveCents, Field()]
+    amount_cents: PositiveCents
     tolerance_cents: Annotated[int | None, BeforeValidator(_optional_euro)] = None
     day_of_month: Number = Field(ge=1, le=28)
     search_terms: Text = ""
-
-    @field_validator("payer_name", "description")
-    @classmethod
-    def _names(cls, value: str) -> str:
-        _required(value)
-        if len(value) > NAME_MAX:
-            raise _error("name_too_long", "at most 70 characters")
-        return value
-
-    @field_validator("payer_iban")
-    @classmethod
-    def _payer_iban(cls, value: str) -> str:
-        return _iban(value)
-
-    @field_validator("amount_cents")
-    @classmethod
-    def _amount(cls, value: int) -> int:
-        return _positive(value)
 
     @model_validator(mode="after")
     def _tolerance(self) -> IncomeItem:
@@ -256,47 +231,21 @@ class IncomeItem(_Step):
 class FixedCostItem(_Step):
     """Stap 5, one fixed cost: creditor, amount, when, and the payment reference."""
 
-    creditor_name: Text
-    creditor_iban: Text
-    description: Text
+    creditor_name: Name
+    creditor_iban: Iban
+    description: Name
     category: Category = Category.OTHER
     amount_cents: PositiveCents
     frequency: Literal["monthly", "yearly"] = "monthly"
     day_of_month: Number = Field(ge=1, le=28)
     month: OptionalNumber = Field(default=None, ge=1, le=12)
-    reference: Text
+    reference: Reference
     structured_reference: bool = False
 
     @field_validator("structured_reference", mode="before")
     @classmethod
     def _checkbox(cls, value: Any) -> bool:
         return value in (True, "ja", "on", "1", "true")
-
-    @field_validator("creditor_name", "description")
-    @classmethod
-    def _names(cls, value: str) -> str:
-        _required(value)
-        if len(value) > NAME_MAX:
-            raise _error("name_too_long", "at most 70 characters")
-        return value
-
-    @field_validator("creditor_iban")
-    @classmethod
-    def _creditor_iban(cls, value: str) -> str:
-        return _iban(value)
-
-    @field_validator("amount_cents")
-    @classmethod
-    def _amount(cls, value: int) -> int:
-        return _positive(value)
-
-    @field_validator("reference")
-    @classmethod
-    def _reference(cls, value: str) -> str:
-        _required(value)
-        if len(value) > 140:
-            raise _error("reference_too_long", "at most 140 characters")
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> FixedCostItem:
@@ -331,7 +280,7 @@ class LivingMoneyStep(_Step):
 class BufferStep(_Step):
     """Stap 7: buffer build-up, the optional municipal advance, and the start date."""
 
-    build_up_cents: PositiveCents
+    build_up_cents: Annotated[Cents, AfterValidator(_not_negative)]
     advance_cents: Annotated[int | None, BeforeValidator(_optional_euro)] = None
     repayment_cents: Annotated[int | None, BeforeValidator(_optional_euro)] = None
     start_date: dt.date
@@ -345,11 +294,6 @@ class BufferStep(_Step):
             except ValueError as error:
                 raise _error("date_format", "choose a date") from error
         return value
-
-    @field_validator("build_up_cents")
-    @classmethod
-    def _build_up(cls, value: int) -> int:
-        return _not_negative(value)
 
     @model_validator(mode="after")
     def _advance(self) -> BufferStep:
