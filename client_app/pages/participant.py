@@ -868,8 +868,6 @@ def download_pdf(request: Request, who: ParticipantViewer, session: DbSession) -
     cipher = request.app.state.settings.field_cipher()
     data = personal_data_export(session, who.user, who.participant, cipher=cipher)
     body = personal_data_pdf(data)
-    if body is None:
-        raise NotFound("the readable version is not available in this installation")
     filename = f"mijn-gegevens-{page_today(request).isoformat()}.pdf"
     return Response(
         body,
