@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -392,39 +393,16 @@ def return_payment(
         ),
         metadata=_outcome_metadata(session, instruction, code),
     )
-    # All or nothing inside the importer's transaction, which goes on after a refusal.
-    with session.begin_nested():
-        posted = post_entries(session, [entry], created_by=BANK_ACTOR)
-        blocked = code in REGULATORY_REASONS
-        result = session.execute(
-            update(PaymentInstruction)
-            .where(PaymentInstruction.id == instruction.id, PaymentInstruction.status == "settled")
-            .values(
-                status="returned",
-                status_reason_code=code,
-                retry_blocked=blocked,
-                returned_on=booking_date,
-                return_reference=bank_reference,
-                updated_at=utcnow(),
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise PaymentStateError(f"payment {end_to_end_id} changed while it was being returned")
-        alert_new = _alert(
-            session, instruction, outcome="returned", code=code, blocked=blocked, amount=amount
-        )
-        if instruction.batch_id is not None:
-            refresh_batch_outcome(session, instruction.batch_id, actor=BANK_ACTOR)
-    return SettlementResult(
-        "returned",
-        (instruction.id,),
-        instruction.batch_id,
-        amount_cents,
-        sum(1 for item in posted if item.created),
-        False,
-        (entry.idempotency_key,),
-        int(alert_new),
+    return _book_outcome(
+        session,
+        instruction,
+        entry,
+        outcome="returned",
+        was="settled",
+        code=code,
+        actor=BANK_ACTOR,
+        returned_on=booking_date,
+        return_reference=bank_reference,
     )
 
 
@@ -476,30 +454,56 @@ def reject_payment(
         ),
         metadata=_outcome_metadata(session, instruction, code),
     )
-    # All or nothing inside the importer's transaction, which goes on after a refusal.
+    return _book_outcome(
+        session, instruction, entry, outcome="rejected", was="exported", code=code, actor=actor
+    )
+
+
+def _book_outcome(
+    session: Session,
+    instruction: PaymentInstruction,
+    entry: JournalEntry,
+    *,
+    outcome: str,
+    was: str,
+    code: str | None,
+    actor: str,
+    **columns: Any,
+) -> SettlementResult:
+    """Book the entry that gives the money back, move the payment from `was` to
+    `outcome`, tell the caseworker. All or nothing inside the importer's transaction,
+    which goes on after a refusal."""
     with session.begin_nested():
         posted = post_entries(session, [entry], created_by=actor)
         blocked = code in REGULATORY_REASONS
         result = session.execute(
             update(PaymentInstruction)
-            .where(PaymentInstruction.id == instruction.id, PaymentInstruction.status == "exported")
+            .where(PaymentInstruction.id == instruction.id, PaymentInstruction.status == was)
             .values(
-                status="rejected",
+                status=outcome,
                 status_reason_code=code,
                 retry_blocked=blocked,
                 updated_at=utcnow(),
+                **columns,
             )
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise PaymentStateError(f"payment {end_to_end_id} changed while it was being rejected")
+            raise PaymentStateError(
+                f"payment {instruction.end_to_end_id} changed while it was being {outcome}"
+            )
         alert_new = _alert(
-            session, instruction, outcome="rejected", code=code, blocked=blocked, amount=amount
+            session,
+            instruction,
+            outcome=outcome,
+            code=code,
+            blocked=blocked,
+            amount=Money(instruction.amount_cents),
         )
         if instruction.batch_id is not None:
             refresh_batch_outcome(session, instruction.batch_id, actor=actor)
     return SettlementResult(
-        "rejected",
+        outcome,
         (instruction.id,),
         instruction.batch_id,
         instruction.amount_cents,
