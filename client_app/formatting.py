@@ -12,40 +12,12 @@ import re
 from zoneinfo import ZoneInfo
 
 from ledger import Money, MoneyError
+from rules.texts import MONTHS_EN, MONTHS_NL
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 MINUS = "\u2212"  # a real minus sign: screen readers say "min", not "streepje"
 
-_MONTHS = {
-    "nl": (
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ),
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-}
+_MONTHS = {"nl": MONTHS_NL, "en": MONTHS_EN}
 _WEEKDAYS = {
     "nl": ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"),
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
