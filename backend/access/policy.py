@@ -12,6 +12,7 @@ Two kinds of question:
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -166,6 +167,15 @@ def record_participant_access(
         participant_id=participant_id,
         activity=activity,
     )
+
+
+def record_participants_shown(
+    session: Session, principal: Principal, participant_ids: Iterable[int]
+) -> None:
+    """Names shown outside a participant's own pages (finance's suspense suggestions
+    name who an unknown payment may be for): logged like any other read."""
+    for participant_id in sorted(set(participant_ids)):
+        record_participant_access(session, principal, participant_id)
 
 
 def ensure_can_read_participant(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from backend.access.dependencies import require_permissions
-from backend.access.policy import Principal
+from backend.access.policy import Principal, record_participants_shown
 from backend.access.roles import Permission
 from backend.api.deps import DbSession
 from backend.api.problem_docs import problem_responses
@@ -237,6 +237,11 @@ def suspense_queue(
     offset: Annotated[int, Query(ge=0, le=views.OFFSET_MAX)] = 0,
 ) -> dict[str, Any]:
     page = list_suspense(session, limit=limit, offset=offset, account_iban=account)
+    record_participants_shown(
+        session,
+        user,
+        (view.suggestion.participant_id for item in page.items for view in item.suggestions),
+    )
     return {
         "total": page.total,
         "total_cents": page.total_cents,

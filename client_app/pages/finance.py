@@ -26,13 +26,13 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from backend.access.dependencies import ID_MAX
-from backend.access.policy import Principal, require_permission
+from backend.access.policy import Principal, record_participants_shown, require_permission
 from backend.access.roles import Permission, Role
 from backend.api.deps import DbSession
 from backend.bank import StatementError
 from backend.bank_import import assign_suspense_entry, import_statement_file, list_suspense
 from backend.bank_import import views as bank_views
-from backend.bank_import.suspense import suggestions_for_entry
+from backend.bank_import.suspense import SuggestionView, suggestions_for_entry
 from backend.errors import AppError, InvalidInput, NotFound
 from backend.models import (
     Alert,
@@ -260,6 +260,12 @@ def suspense(request: Request, user: SuspenseUser, session: DbSession) -> Respon
     queue = list_suspense(
         session, account_iban=filters.get("rekening"), limit=size, offset=(number - 1) * size
     )
+    # the list names each entry's best suggestion
+    record_participants_shown(
+        session,
+        user,
+        (item.suggestions[0].suggestion.participant_id for item in queue.items if item.suggestions),
+    )
     return _page(
         request,
         user,
@@ -276,6 +282,14 @@ def suspense(request: Request, user: SuspenseUser, session: DbSession) -> Respon
             "list_filters": form,
         },
     )
+
+
+def _suggestions_shown(
+    session: Session, user: Principal, entry: BankEntryRecord
+) -> tuple[SuggestionView, ...]:
+    suggestions = suggestions_for_entry(session, entry)
+    record_participants_shown(session, user, (s.suggestion.participant_id for s in suggestions))
+    return suggestions
 
 
 def _suspense_entry(session: Session, entry_id: int) -> BankEntryRecord:
@@ -304,7 +318,7 @@ def _assign_form(
         "finance.assign.title",
         {
             "entry": entry,
-            "suggestions": suggestions_for_entry(session, entry),
+            "suggestions": _suggestions_shown(session, user, entry),
             "values": values or {},
             "errors": errors or {},
             "confirm": confirm,
