@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, NoReturn
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from backend.access.dependencies import AppSettings
 from backend.api.deps import DbSession
+from backend.api.login_check import check_password_first, checked_password
 from backend.api.problem_docs import problem_responses
 from backend.auth.oidc import OidcVerifier, account_for_identity
 from backend.auth.passwords import PASSWORD_LENGTH_MAX
@@ -66,6 +67,7 @@ def _commit_then_raise(session: Session, error: AppError) -> NoReturn:
     response_model=TokenResponse,
     summary="Log in with username and password (OAuth2 password flow)",
     responses=problem_responses(401, 429),
+    dependencies=[Depends(check_password_first)],  # before the session: see login_check
 )
 def token(
     request: Request,
@@ -87,6 +89,7 @@ def token(
             password=password,
             address=address,
             now=utcnow(),
+            checked=checked_password(request),
         )
     except AppError as error:
         _commit_then_raise(session, error)

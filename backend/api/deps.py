@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -26,6 +27,13 @@ async def sqlite_write_gate(request: Request) -> AsyncIterator[None]:
     in "database is locked" (measured with 50 clients, docs/performance.md). Here the
     waiting requests queue in the event loop, first come first served, holding no
     thread. PostgreSQL has row locks and needs no gate."""
+    async with database_turn(request):
+        yield
+
+
+@asynccontextmanager
+async def database_turn(request: Request) -> AsyncIterator[None]:
+    """This worker's turn at SQLite (the gate above); on PostgreSQL at once."""
     if request.app.state.engine.dialect.name != "sqlite":
         yield
         return

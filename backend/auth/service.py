@@ -94,6 +94,25 @@ def _locked(wait: dt.timedelta) -> LoginLocked:
 _LOGIN_FAILED = "the username or password is not right"
 
 
+@dataclass(frozen=True, slots=True)
+class LoginCheck:
+    """Who would log in, found before the password is checked."""
+
+    name: str
+    address_key: str
+    account_id: int | None
+    password_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedPassword:
+    """A password checked before the request's own session was opened (on SQLite the
+    0.45 s argon2 check would otherwise hold the worker's one database turn)."""
+
+    check: LoginCheck
+    verified: bool
+
+
 def log_in(
     session: Session,
     settings: Settings,
@@ -103,7 +122,21 @@ def log_in(
     password: str,
     address: str,
     now: dt.datetime,
+    checked: CheckedPassword | None = None,
 ) -> TokenPair:
+    """Tokens for a right username and password; LoginFailed (the failure is counted in
+    this session: commit it) or LoginLocked otherwise. `checked`: the password was
+    checked already for this username (`start_log_in`, then `verify_password`)."""
+    if checked is None or checked.check.name != normalise_username(username):
+        check = start_log_in(session, throttles, username=username, address=address, now=now)
+        checked = CheckedPassword(check, verify_password(check.password_hash, password))
+    return _finish_log_in(session, settings, throttles, checked, password=password, now=now)
+
+
+def start_log_in(
+    session: Session, throttles: LoginThrottles, *, username: str, address: str, now: dt.datetime
+) -> LoginCheck:
+    """Throttles and lockout first (raises LoginLocked); then who would log in."""
     name = normalise_username(username)
     address_key = f"address:{address}"
     wait = throttles.by_address.blocked_for(address_key, now)
@@ -113,19 +146,39 @@ def log_in(
     if 0 < len(name) <= USERNAME_LENGTH_MAX:
         account = session.scalar(select(UserAccount).where(UserAccount.username == name))
     if account is None:
-        name_key = f"name:{name[:USERNAME_LENGTH_MAX]}"
-        wait = throttles.by_unknown_name.blocked_for(name_key, now)
+        wait = throttles.by_unknown_name.blocked_for(_name_key(name), now)
         if wait is not None:
             raise _locked(wait)
-        verify_password(None, password)  # costs the same time as a real check
-        throttles.by_address.record_failure(address_key, now)
-        throttles.by_unknown_name.record_failure(name_key, now)
-        raise LoginFailed(_LOGIN_FAILED)
+        # verify_password(None, …) checks a dummy hash: an unknown name takes as long
+        return LoginCheck(name, address_key, None, None)
     if account.locked_until is not None and account.locked_until > now:
         raise _locked(account.locked_until - now)
-    if not verify_password(account.password_hash, password) or not account.active:
-        throttles.by_address.record_failure(address_key, now)
-        _record_failure(session, settings, account, now)
+    return LoginCheck(name, address_key, account.id, account.password_hash)
+
+
+def _finish_log_in(
+    session: Session,
+    settings: Settings,
+    throttles: LoginThrottles,
+    checked: CheckedPassword,
+    *,
+    password: str,
+    now: dt.datetime,
+) -> TokenPair:
+    check, verified = checked.check, checked.verified
+    if check.account_id is None:
+        throttles.by_address.record_failure(check.address_key, now)
+        throttles.by_unknown_name.record_failure(_name_key(check.name), now)
+        raise LoginFailed(_LOGIN_FAILED)
+    account = session.get(UserAccount, check.account_id)
+    if account is None or account.password_hash != check.password_hash:
+        verified = False  # removed, or given another password, while it was checked
+    if account is not None and account.locked_until is not None and account.locked_until > now:
+        raise _locked(account.locked_until - now)  # locked meanwhile by other failures
+    if account is None or not verified or not account.active:
+        throttles.by_address.record_failure(check.address_key, now)
+        if account is not None:
+            _record_failure(session, settings, account, now)
         raise LoginFailed(_LOGIN_FAILED)
     account.failed_login_count = 0
     account.locked_until = None
@@ -138,6 +191,10 @@ def log_in(
         )
     )
     return issue_tokens(session, settings, account, now=now)
+
+
+def _name_key(name: str) -> str:
+    return f"name:{name[:USERNAME_LENGTH_MAX]}"
 
 
 def _record_failure(

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
 from backend.access.policy import Principal
 from backend.access.roles import Role
 from backend.api.deps import DbSession
+from backend.api.login_check import USERNAME_FIELD_LENGTH_MAX, check_password_first
 from backend.auth.passwords import PASSWORD_LENGTH_MAX
 from backend.auth.service import LoginFailed, LoginLocked
 from client_app.i18n import LANGUAGES, translate
@@ -28,7 +29,6 @@ from client_app.web.routing import CsrfProtected, PageRoute, PageUser
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 LANG_COOKIE_SECONDS = 365 * 24 * 60 * 60
-USERNAME_FIELD_LENGTH_MAX = 200
 
 # Where a role lands after login; other page packages add theirs
 # (`HOME_BY_ROLE[Role.FINANCE] = lambda user: "/financien"`). First match wins,
@@ -62,7 +62,8 @@ def login_page(request: Request, session: DbSession, next: str | None = None) ->
     )
 
 
-@router.post("/", dependencies=[CsrfProtected])
+# The password is checked before the CSRF check opens the request's session.
+@router.post("/", dependencies=[Depends(check_password_first), CsrfProtected])
 def log_in(
     request: Request,
     session: DbSession,

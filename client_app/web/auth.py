@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from backend.access.policy import Principal
+from backend.api.login_check import checked_password
 from backend.auth.service import (
     LoginThrottles,
     TokenPair,
@@ -74,6 +75,7 @@ def cookie_log_in(request: Request, session: Session, *, username: str, password
         password=password,
         address=address,
         now=utcnow(),
+        checked=checked_password(request),
     )
     _set_tokens(request, pair)
     renew_nonce(request)
