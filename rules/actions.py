@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Annotated, Literal
@@ -81,6 +82,14 @@ class PaymentInstruction:
     due_date: dt.date | None
 
 
+@functools.lru_cache(maxsize=4096)
+def _participant_account(participant_id: int, kind: AccountKind) -> AccountRef:
+    """Participant accounts are immutable values; the cycle books several entries per
+    participant on the same few accounts, one participant after the other, so a small
+    cache saves building (and checking) them again for every posting."""
+    return AccountRef.of_participant(participant_id, kind)
+
+
 class AlertKind(enum.StrEnum):
     INCOME_MISSING = "income_missing"
     INCOME_AMOUNT_UNEXPECTED = "income_amount_unexpected"
@@ -129,10 +138,8 @@ class _ActionBase(BaseModel):
         source, destination = movement
         # Credit-normal accounts: a debit lowers the holding, a credit raises it.
         postings = (
-            Posting(AccountRef.of_participant(self.participant_id, source), self.amount_cents),
-            Posting(
-                AccountRef.of_participant(self.participant_id, destination), -self.amount_cents
-            ),
+            Posting(_participant_account(self.participant_id, source), self.amount_cents),
+            Posting(_participant_account(self.participant_id, destination), -self.amount_cents),
         )
         metadata = (
             (META_RULE_ID, self.rule_id),
@@ -152,6 +159,29 @@ class _ActionBase(BaseModel):
     def payment_instruction(self) -> PaymentInstruction | None:
         """The instruction for the SEPA batch; None unless the action pays someone."""
         return None
+
+    def _instruction(
+        self,
+        *,
+        payee_name: str,
+        payee_iban: str,
+        reference: PaymentReference,
+        execution_date: dt.date,
+        due_date: dt.date | None,
+    ) -> PaymentInstruction:
+        """The one way a paying action describes its instruction: this action's key,
+        participant and amount, paid to `payee_name` / `payee_iban`."""
+        return PaymentInstruction(
+            idempotency_key=self.idempotency_key,
+            end_to_end_id=end_to_end_id(self.idempotency_key),
+            participant_id=self.participant_id,
+            creditor_name=payee_name,
+            creditor_iban=payee_iban,
+            amount_cents=self.amount_cents,
+            reference=reference,
+            requested_execution_date=execution_date,
+            due_date=due_date,
+        )
 
 
 class ReserveFixedCost(_ActionBase):
@@ -219,15 +249,11 @@ class PayFixedCost(_ActionBase):
         return ((META_AGREEMENT_ID, self.agreement_id), (META_DUE_DATE, self.due_date.isoformat()))
 
     def payment_instruction(self) -> PaymentInstruction:
-        return PaymentInstruction(
-            idempotency_key=self.idempotency_key,
-            end_to_end_id=end_to_end_id(self.idempotency_key),
-            participant_id=self.participant_id,
-            creditor_name=self.creditor_name,
-            creditor_iban=self.creditor_iban,
-            amount_cents=self.amount_cents,
+        return self._instruction(
+            payee_name=self.creditor_name,
+            payee_iban=self.creditor_iban,
             reference=self.reference,
-            requested_execution_date=self.execution_date,
+            execution_date=self.execution_date,
             due_date=self.due_date,
         )
 
@@ -259,15 +285,11 @@ class HandOverFixedCost(_ActionBase):
         )
 
     def payment_instruction(self) -> PaymentInstruction:
-        return PaymentInstruction(
-            idempotency_key=self.idempotency_key,
-            end_to_end_id=end_to_end_id(self.idempotency_key),
-            participant_id=self.participant_id,
-            creditor_name=self.payee_name,
-            creditor_iban=self.payee_iban,
-            amount_cents=self.amount_cents,
+        return self._instruction(
+            payee_name=self.payee_name,
+            payee_iban=self.payee_iban,
             reference=self.reference,
-            requested_execution_date=self.execution_date,
+            execution_date=self.execution_date,
             due_date=self.due_date,
         )
 
@@ -317,15 +339,11 @@ class PayLivingMoney(_ActionBase):
         return ((META_PAYOUT_DATE, self.payout_date.isoformat()),)
 
     def payment_instruction(self) -> PaymentInstruction:
-        return PaymentInstruction(
-            idempotency_key=self.idempotency_key,
-            end_to_end_id=end_to_end_id(self.idempotency_key),
-            participant_id=self.participant_id,
-            creditor_name=self.payee_name,
-            creditor_iban=self.payee_iban,
-            amount_cents=self.amount_cents,
+        return self._instruction(
+            payee_name=self.payee_name,
+            payee_iban=self.payee_iban,
             reference=self.reference,
-            requested_execution_date=self.execution_date,
+            execution_date=self.execution_date,
             due_date=None,
         )
 
@@ -349,15 +367,11 @@ class PayOneOffPayout(_ActionBase):
         return ((META_PAYOUT_ID, self.payout_id), (META_PAY_ON, self.pay_on.isoformat()))
 
     def payment_instruction(self) -> PaymentInstruction:
-        return PaymentInstruction(
-            idempotency_key=self.idempotency_key,
-            end_to_end_id=end_to_end_id(self.idempotency_key),
-            participant_id=self.participant_id,
-            creditor_name=self.payee_name,
-            creditor_iban=self.payee_iban,
-            amount_cents=self.amount_cents,
+        return self._instruction(
+            payee_name=self.payee_name,
+            payee_iban=self.payee_iban,
             reference=self.reference,
-            requested_execution_date=self.execution_date,
+            execution_date=self.execution_date,
             due_date=None,
         )
 

@@ -34,6 +34,8 @@ def is_target_business_day(day: dt.date) -> bool:
     return day.weekday() < _SATURDAY and day not in target_closing_days(day.year)
 
 
+# Cached (dates only, bounded): every participant's rent of the 1st asks the same day.
+@functools.lru_cache(maxsize=4096)
 def execution_date(due_date: dt.date) -> dt.date:
     """The last TARGET business day strictly before `due_date`."""
     day = due_date
@@ -44,6 +46,7 @@ def execution_date(due_date: dt.date) -> dt.date:
     raise AssertionError(f"no TARGET business day in the {SEARCH_DAYS_MAX} days before {due_date}")
 
 
+@functools.lru_cache(maxsize=4096)
 def next_business_day(on_or_after: dt.date) -> dt.date:
     """`on_or_after` itself when TARGET is open that day, else the next day it is."""
     day = on_or_after

@@ -93,10 +93,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
-from fractions import Fraction
+import math
+from dataclasses import dataclass, field
 
-from ledger import Money
 from rules.actions import (
     Action,
     AlertKind,
@@ -118,6 +117,7 @@ from rules.business_days import execution_date, next_business_day
 from rules.errors import RulesError
 from rules.plan import FixedCostAgreement, OneOffPayout, PaymentReference, Plan
 from rules.schedules import (
+    AnySchedule,
     WeeklySchedule,
     installment_dates,
     is_occurrence,
@@ -125,7 +125,6 @@ from rules.schedules import (
     month_start,
     months_per_period,
     occurrences,
-    round_half_up,
     shift_months,
 )
 from rules.state import (
@@ -156,6 +155,8 @@ INCOME_LATE_LOOKBACK_DAYS = 31
 # A payment is executed at most this many days before its due date (long weekends,
 # Easter, Christmas); dues are enumerated at least this far ahead.
 EXECUTION_LEAD_DAYS_MAX = 14
+# Actions that settle a due date (a tuple: `A | B` in `_emit` built a union per action).
+_PAYS_A_DUE_DATE = (PayFixedCost, HandOverFixedCost)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,10 +167,11 @@ class DueDate:
     due_date: dt.date
     execution_date: dt.date
     installments: tuple[tuple[dt.date, int], ...]
+    # (agreement id, due date): looked up many times per evaluation, so made once.
+    key: tuple[str, dt.date] = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> tuple[str, dt.date]:
-        return self.cost.agreement_id, self.due_date
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", (self.cost.agreement_id, self.due_date))
 
     @property
     def amount_cents(self) -> int:
@@ -195,16 +197,43 @@ class DueDate:
         return self.due_date
 
 
-@functools.lru_cache(maxsize=16384)
 def due_date_of(cost: FixedCostAgreement, due_date: dt.date) -> DueDate:
-    dates = installment_dates(cost.schedule, due_date)
-    parts = Money(cost.amount_cents).allocate([1] * len(dates))
+    months = months_per_period(cost.schedule)
+    if months is None or months == 1:
+        installments: tuple[tuple[dt.date, int], ...] = ((due_date, cost.amount_cents),)
+    else:
+        installments = _installments(cost.schedule, due_date, cost.amount_cents)
     return DueDate(
         cost=cost,
         due_date=due_date,
         execution_date=execution_date(due_date),
-        installments=tuple(zip(dates, (part.cents for part in parts), strict=True)),
+        installments=installments,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _installments(
+    schedule: AnySchedule, due_date: dt.date, amount_cents: int
+) -> tuple[tuple[dt.date, int], ...]:
+    """Saving installments of a quarterly or yearly due date (keyed on the schedule and
+    amount themselves, never on a plan, so the cache cannot go stale)."""
+    dates = installment_dates(schedule, due_date)
+    return tuple(zip(dates, equal_parts(amount_cents, len(dates)), strict=True))
+
+
+def equal_parts(cents: int, count: int) -> list[int]:
+    """`cents` split in `count` parts that add up exactly, the remainder one cent at a
+    time to the earliest parts: `ledger.Money.allocate` with equal weights, without a
+    Money object per part."""
+    sign = -1 if cents < 0 else 1
+    base, remainder = divmod(abs(cents), count)
+    return [sign * (base + 1)] * remainder + [sign * base] * (count - remainder)
+
+
+def round_half_up_ratio(numerator: int, denominator: int) -> int:
+    """`round_half_up(Fraction(numerator, denominator))` in integers (denominator > 0)."""
+    rounded = (2 * abs(numerator) + denominator) // (2 * denominator)
+    return rounded if numerator >= 0 else -rounded
 
 
 def due_dates_between(plan: Plan, start: dt.date, end: dt.date) -> list[DueDate]:
@@ -220,6 +249,37 @@ def due_dates_between(plan: Plan, start: dt.date, end: dt.date) -> list[DueDate]
     return found
 
 
+def monthly_totals_cents(plan: Plan) -> tuple[int, int]:
+    """(`plan.buffer_target_cents`, `plan.living_money_monthly_cents`), the same exact
+    arithmetic in integers: every monthly share is a whole number of 1/denominator
+    cents, so the sums are exact and rounded once, as with Fractions."""
+    denominator = 12
+    for schedule in (
+        *(cost.schedule for cost in plan.fixed_costs),
+        *(income.schedule for income in plan.incomes),
+    ):
+        if isinstance(schedule, WeeklySchedule):
+            denominator = math.lcm(denominator, 12 * schedule.every_weeks)
+
+    def share(amount_cents: int, schedule: AnySchedule) -> int:
+        """The monthly share (rules.schedules.monthly_share) times the denominator."""
+        if isinstance(schedule, WeeklySchedule):
+            return amount_cents * 52 * (denominator // (12 * schedule.every_weeks))
+        months = months_per_period(schedule)
+        return 0 if months is None else amount_cents * (denominator // months)
+
+    costs = sum(share(cost.amount_cents, cost.schedule) for cost in plan.fixed_costs)
+    buffer_target_cents = round_half_up_ratio(2 * costs, denominator)
+    if plan.living_money is None:
+        return buffer_target_cents, 0
+    incomes = sum(share(income.expected_amount_cents, income.schedule) for income in plan.incomes)
+    set_aside = plan.buffer.monthly_set_aside_cents * denominator
+    # Rounded down: promising a cent that the income does not bring is worse.
+    computed = max(0, (incomes - costs - set_aside) // denominator)
+    cap = plan.living_money.monthly_amount_cap_cents
+    return buffer_target_cents, computed if cap is None else min(cap, computed)
+
+
 def payout_amount_cents(monthly_cents: int, plan: Plan, payout_date: dt.date) -> int:
     """One payout's share of a monthly living-money amount (or floor)."""
     assert plan.living_money is not None
@@ -229,20 +289,24 @@ def payout_amount_cents(monthly_cents: int, plan: Plan, payout_date: dt.date) ->
     return _weekly_payout_cents(monthly_cents, schedule, payout_date)
 
 
-@functools.lru_cache(maxsize=16384)
 def _weekly_payout_cents(monthly_cents: int, schedule: WeeklySchedule, payout_date: dt.date) -> int:
-    # Cached: participants share amounts and schedules, and each payout date is asked
-    # about several times per evaluation (docs/performance.md).
     month_dates = occurrences(schedule, month_start(payout_date), month_end(payout_date))
     if payout_date not in month_dates:
         return 0
-    count = len(month_dates)
-    weekly_cents = round_half_up(Fraction(monthly_cents * 12, 52))
-    month_total_cents = round_half_up(Fraction(monthly_cents * 12 * count, 52))
-    parts = [part.cents for part in Money(month_total_cents).allocate([1] * count)]
+    return _weekly_share_cents(monthly_cents, len(month_dates), month_dates.index(payout_date))
+
+
+@functools.lru_cache(maxsize=16384)
+def _weekly_share_cents(monthly_cents: int, count: int, index: int) -> int:
+    """The `index`-th of `count` weekly payouts in a month of a monthly amount. Cached:
+    participants share amounts, and each payout date is asked about several times per
+    evaluation (docs/performance.md); the key is only ints."""
+    weekly_cents = round_half_up_ratio(monthly_cents * 12, 52)
+    month_total_cents = round_half_up_ratio(monthly_cents * 12 * count, 52)
+    parts = equal_parts(month_total_cents, count)
     # Payouts of exactly the weekly amount first: the difference goes with the last.
     parts.sort(key=lambda cents: cents != weekly_cents)
-    return parts[month_dates.index(payout_date)]
+    return parts[index]
 
 
 def next_income_dates(plan: Plan, open_items: OpenItems, today: dt.date) -> tuple[dt.date, dt.date]:
@@ -344,6 +408,9 @@ class _Run:
         self.advance_cents = balances.buffer_advance_cents
         self.reserved_by_due = open_items.reserved_by_due_date()
         self.paid = set(open_items.paid_due_dates())
+        # Payout dates paid before today (a frozenset built once, not at every question).
+        self.living_money_paid = open_items.living_money_paid_dates()
+        self._open: list[DueDate] | None = None
         self.drawn_cents = open_items.buffer_drawn_not_refilled_cents
         self.built_up_cents = open_items.built_up_in_month_cents(today)
         self.repaid_cents = open_items.repaid_in_month_cents(today)
@@ -351,13 +418,13 @@ class _Run:
         self.month = month_start(today)
         self.next_income_date, self.horizon_end = next_income_dates(plan, open_items, today)
         self.lookback_start = today - dt.timedelta(days=LOOKBACK_DAYS)
-        # Sums of exact fractions over the plan's agreements: computed once per run,
-        # not at every use (a tenth of the daily cycle's time, docs/performance.md).
-        # Only agreements in force today count (an ended agreement, or a follow-up that
-        # has not started while the agreement it follows runs, does not; issue 8).
-        totals = in_force(plan, today)
-        self.buffer_target_cents = totals.buffer_target_cents
-        self.living_money_monthly_cents = totals.living_money_monthly_cents
+        # Sums over the plan's agreements: computed once per run, not at every use, in
+        # integers rather than Fractions (docs/performance.md). Only agreements in force
+        # today count (an ended agreement, or a follow-up that has not started while the
+        # agreement it follows runs, does not; issue 8).
+        self.buffer_target_cents, self.living_money_monthly_cents = monthly_totals_cents(
+            in_force(plan, today)
+        )
         enumerate_end = max(self.horizon_end, today + dt.timedelta(days=EXECUTION_LEAD_DAYS_MAX))
         self.key_prefix = f"rules:{plan.participant_id}"
         self.dues = [
@@ -407,9 +474,10 @@ class _Run:
                 self._add_reserved(action.agreement_id, action.due_date, amount)
             else:
                 self.available_cents += amount
-        elif isinstance(action, PayFixedCost | HandOverFixedCost):
+        elif isinstance(action, _PAYS_A_DUE_DATE):
             self._add_reserved(action.agreement_id, action.due_date, -amount)
             self.paid.add((action.agreement_id, action.due_date))
+            self._open = None
         elif isinstance(action, RefillBuffer):
             self.available_cents -= amount
             self.buffer_cents += amount
@@ -484,7 +552,10 @@ class _Run:
         return f"{self.key_prefix}:alert.{kind}:{subject}"
 
     def _open_dues(self) -> list[DueDate]:
-        return [due for due in self.dues if due.key not in self.paid]
+        """The due dates not paid yet (kept until the next payment: asked for often)."""
+        if self._open is None:
+            self._open = [due for due in self.dues if due.key not in self.paid]
+        return self._open
 
     def _still_to_reserve_cents(self) -> int:
         """What is needed until the next income and not reserved (money that is not there)."""
@@ -967,7 +1038,7 @@ class _Run:
     def _payout_decided(self, payout_date: dt.date) -> bool:
         """Paid, or found short (and alerted): a payout date is decided once; only a day
         the cycle did not run is caught up."""
-        if payout_date in self.open_items.living_money_paid_dates():
+        if payout_date in self.living_money_paid:
             return True
         alert_key = self._alert_key(AlertKind.LIVING_MONEY_BELOW_AGREED, f"{payout_date}")
         return alert_key in self.alerts_raised

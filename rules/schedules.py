@@ -39,8 +39,16 @@ class Weekday(enum.IntEnum):
     SUNDAY = 6
 
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def last_day_of_month(year: int, month: int) -> int:
-    return calendar.monthrange(year, month)[1]
+    # A table instead of calendar.monthrange: asked for every date the engine makes.
+    if not 1 <= month <= 12:
+        raise ValueError(f"month {month} does not exist")
+    if month == 2 and calendar.isleap(year):
+        return 29
+    return _MONTH_DAYS[month - 1]
 
 
 def clamped_date(year: int, month: int, day_of_month: int) -> dt.date:
@@ -155,15 +163,63 @@ def occurrences(schedule: AnySchedule, start: dt.date, end: dt.date) -> list[dt.
         return []
     if end.year - start.year > SPAN_YEARS_MAX:
         raise ValueError(f"asked for {end.year - start.year} years of dates; at most 30")
-    first = max(start, schedule_start(schedule))
-    last_of_schedule = schedule_end(schedule)
-    last = end if last_of_schedule is None else min(end, last_of_schedule)
+    if isinstance(schedule, OnceSchedule):
+        return [schedule.on_date] if start <= schedule.on_date <= end else []
+    first = max(start, schedule.start_date)
+    last = end if schedule.end_date is None else min(end, schedule.end_date)
     if last < first:
         return []
+    return list(_dates_between(_pattern(schedule), first, last))
+
+
+# A schedule's dates without its start and end: ("month", months of the year, day) or
+# ("week", ordinal of any one date modulo the step, step in days). Plans of different
+# participants (and versions) share patterns even when their start dates differ, so the
+# dates between two days are computed once per pattern and window (the daily cycle asks
+# the same windows for every participant, docs/performance.md).
+_Pattern = tuple[str, int, int]
+
+
+def _pattern(schedule: RepeatingSchedule) -> _Pattern:
+    if isinstance(schedule, MonthlySchedule):
+        return ("month", 0b111111111111, schedule.day_of_month)
+    if isinstance(schedule, QuarterlySchedule):
+        months = sum(
+            1 << (month - 1) for month in range(1, 13) if (month - schedule.month) % 3 == 0
+        )
+        return ("month", months, schedule.day_of_month)
+    if isinstance(schedule, YearlySchedule):
+        return ("month", 1 << (schedule.month - 1), schedule.day_of_month)
+    step_days = DAYS_PER_WEEK * schedule.every_weeks
+    # The first date on or after start_date; `occurrences` never asks before start_date,
+    # so every date of the phase from `first` on is a date of the schedule.
+    first = schedule.start_date + dt.timedelta(
+        days=(schedule.weekday - schedule.start_date.weekday()) % DAYS_PER_WEEK
+    )
+    return ("week", first.toordinal() % step_days, step_days)
+
+
+@functools.lru_cache(maxsize=16384)
+def _dates_between(pattern: _Pattern, first: dt.date, last: dt.date) -> tuple[dt.date, ...]:
+    """The pattern's dates from `first` to `last`, both inclusive (bounded cache: the
+    key holds only ints and dates, nothing of a plan, so it can never be stale)."""
+    kind, what, value = pattern
     found: list[dt.date] = []
-    for year in range(first.year, last.year + 1):
-        found.extend(day for day in _dates_in_year(schedule, year) if first <= day <= last)
-    return found
+    if kind == "week":
+        ordinal = first.toordinal()
+        ordinal += (what - ordinal) % value
+        last_ordinal = last.toordinal()
+        while ordinal <= last_ordinal:
+            found.append(dt.date.fromordinal(ordinal))
+            ordinal += value
+        return tuple(found)
+    for month_index in range(first.year * 12 + first.month - 1, last.year * 12 + last.month):
+        year, month0 = divmod(month_index, 12)
+        if what >> month0 & 1:
+            day = clamped_date(year, month0 + 1, value)
+            if first <= day <= last:
+                found.append(day)
+    return tuple(found)
 
 
 def next_occurrence(schedule: AnySchedule, on_or_after: dt.date) -> dt.date | None:
@@ -174,43 +230,6 @@ def next_occurrence(schedule: AnySchedule, on_or_after: dt.date) -> dt.date | No
 
 def is_occurrence(schedule: AnySchedule, day: dt.date) -> bool:
     return occurrences(schedule, day, day) == [day]
-
-
-@functools.lru_cache(maxsize=8192)
-def _dates_in_year(schedule: AnySchedule, year: int) -> tuple[dt.date, ...]:
-    """All dates of the schedule in one calendar year, ignoring start and end.
-
-    Cached: the engine asks the same schedule for the same years every day.
-    """
-    if isinstance(schedule, OnceSchedule):
-        return (schedule.on_date,) if schedule.on_date.year == year else ()
-    if isinstance(schedule, MonthlySchedule):
-        months: tuple[int, ...] = tuple(range(1, 13))
-    elif isinstance(schedule, QuarterlySchedule):
-        months = tuple(month for month in range(1, 13) if (month - schedule.month) % 3 == 0)
-    elif isinstance(schedule, YearlySchedule):
-        months = (schedule.month,)
-    else:
-        return _weekly_dates_in_year(schedule, year)
-    return tuple(clamped_date(year, month, schedule.day_of_month) for month in months)
-
-
-def _weekly_dates_in_year(schedule: WeeklySchedule, year: int) -> tuple[dt.date, ...]:
-    first = schedule.start_date + dt.timedelta(
-        days=(schedule.weekday - schedule.start_date.weekday()) % DAYS_PER_WEEK
-    )
-    step_days = DAYS_PER_WEEK * schedule.every_weeks
-    year_first = dt.date(year, 1, 1)
-    if first >= year_first:
-        day = first
-    else:
-        steps = -(-(year_first - first).days // step_days)  # ceiling division
-        day = first + dt.timedelta(days=steps * step_days)
-    found: list[dt.date] = []
-    while day.year == year:
-        found.append(day)
-        day += dt.timedelta(days=step_days)
-    return tuple(found)
 
 
 def months_per_period(schedule: AnySchedule) -> int | None:
@@ -258,8 +277,14 @@ def installment_dates(schedule: AnySchedule, due_date: dt.date) -> tuple[dt.date
     if months is None or months == 1:
         return (due_date,)
     assert isinstance(schedule, QuarterlySchedule | YearlySchedule)
-    dates = tuple(
-        shift_months(due_date, -back, schedule.day_of_month) for back in range(months - 1, -1, -1)
-    )
-    kept = tuple(day for day in dates if day >= schedule.start_date)
+    return _installment_dates(months, schedule.day_of_month, schedule.start_date, due_date)
+
+
+@functools.lru_cache(maxsize=4096)
+def _installment_dates(
+    months: int, day_of_month: int, start_date: dt.date, due_date: dt.date
+) -> tuple[dt.date, ...]:
+    # Cached on ints and dates only (shared by every plan with the same tax date).
+    dates = tuple(shift_months(due_date, -back, day_of_month) for back in range(months - 1, -1, -1))
+    kept = tuple(day for day in dates if day >= start_date)
     return kept or (due_date,)

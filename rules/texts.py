@@ -6,6 +6,7 @@ Kept in one place so that the sentences stay short, consistent and testable.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from ledger import Money
 from rules.plan import Category, FixedCostAgreement, IncomeAgreement, IncomeKind
@@ -61,11 +62,13 @@ INCOME_WORDS: dict[IncomeKind, tuple[str, str]] = {
 }
 
 
+@functools.lru_cache(maxsize=8192)
 def euro_nl(cents: int) -> str:
-    """€ 1.234,56"""
+    """€ 1.234,56 (cached: an int key, and every explanation names an amount)"""
     return Money(cents).format_nl()
 
 
+@functools.lru_cache(maxsize=8192)
 def euro_en(cents: int) -> str:
     """€1,234.56"""
     units, rest = divmod(abs(cents), 100)
