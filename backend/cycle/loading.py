@@ -16,9 +16,10 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import ColumnElement, and_, any_, bindparam, case, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from backend.ledger_store.accounts import account_refs_by_id
@@ -98,6 +99,19 @@ def _chunks(items: Sequence[int], size: int = _IN_CHUNK) -> Iterable[list[int]]:
         yield list(items[start : start + size])
 
 
+def _member(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column IN (values)`; on PostgreSQL `column = ANY(array)`: one parameter instead
+    of one per value, so neither SQLAlchemy (expanding the list) nor psycopg (converting
+    the placeholders of a query too long for its cache) rewrites a 500-value query at
+    every execution (docs/performance.md)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(
+            ColumnElement[bool],
+            column == any_(bindparam(None, list(values), type_=ARRAY(column.type))),
+        )
+    return cast(ColumnElement[bool], column.in_(values))
+
+
 def participants_with_plan(session: Session, on: dt.date) -> list[int]:
     """Active participants that have a plan version in force on `on`, by id."""
     return list(
@@ -144,7 +158,7 @@ def holdings_and_counts(
             )
             .join(PostingRecord, PostingRecord.account_id == LedgerAccount.id)
             .outerjoin(CycleState, CycleState.participant_id == LedgerAccount.participant_id)
-            .where(LedgerAccount.participant_id.in_(chunk))
+            .where(_member(session, LedgerAccount.participant_id, chunk))
             .group_by(LedgerAccount.participant_id, LedgerAccount.kind)
         )
         for participant_id, kind, total, count, count_through in rows:
@@ -177,7 +191,7 @@ def states(session: Session, participant_ids: Sequence[int]) -> dict[int, StateR
                 CycleState.through_entry_id,
                 CycleState.postings_folded,
                 CycleState.open_items,
-            ).where(CycleState.participant_id.in_(chunk))
+            ).where(_member(session, CycleState.participant_id, chunk))
         ):
             found[row[0]] = StateRow(row[0], row[1], int(row[2]), int(row[3]), row[4])
     return found
@@ -208,7 +222,7 @@ class AccountCache:
         for chunk in _chunks(participant_ids):
             for account_id, kind, participant_id in session.execute(
                 select(LedgerAccount.id, LedgerAccount.kind, LedgerAccount.participant_id).where(
-                    LedgerAccount.participant_id.in_(chunk)
+                    _member(session, LedgerAccount.participant_id, chunk)
                 )
             ):
                 if participant_id is not None:
@@ -245,7 +259,7 @@ def entries_after(
                     func.count(PostingRecord.id),
                 )
                 .join(PostingRecord, PostingRecord.account_id == LedgerAccount.id)
-                .where(LedgerAccount.participant_id.in_(chunk))
+                .where(_member(session, LedgerAccount.participant_id, chunk))
                 .group_by(LedgerAccount.participant_id, PostingRecord.journal_entry_id)
             )
             if incremental:
@@ -284,7 +298,7 @@ def _headers(session: Session, entry_ids: Iterable[int]) -> dict[int, _Header]:
                 JournalEntryRecord.explanation_en,
                 JournalEntryRecord.reverses_entry_id,
                 JournalEntryRecord.entry_metadata,
-            ).where(JournalEntryRecord.id.in_(chunk))
+            ).where(_member(session, JournalEntryRecord.id, chunk))
         ):
             found[row[0]] = _Header(row[1], row[2], row[3], row[4], row[5], row[6], row[7] or {})
     return found
@@ -344,7 +358,9 @@ def _payment_outcomes(
                 JournalEntryRecord.entry_metadata,
             )
             .join(JournalEntryRecord, JournalEntryRecord.id == PaymentInstruction.payable_entry_id)
-            .where(PaymentInstruction.end_to_end_id.in_(ids[start : start + _IN_CHUNK]))
+            .where(
+                _member(session, PaymentInstruction.end_to_end_id, ids[start : start + _IN_CHUNK])
+            )
         ):
             rule = PAY_FIXED_COST if kind == "fixed_cost" else str(payable_reason)
             found[by_end_to_end[end_to_end_id]] = _outcome(rule, source_kind, metadata or {})
@@ -395,7 +411,7 @@ def _rebuild_entries(
             select(
                 PostingRecord.journal_entry_id, PostingRecord.account_id, PostingRecord.amount_cents
             )
-            .where(PostingRecord.journal_entry_id.in_(chunk))
+            .where(_member(session, PostingRecord.journal_entry_id, chunk))
             .order_by(PostingRecord.id)
         ):
             postings[entry_id].append((account_id, amount))
@@ -482,7 +498,7 @@ def reason_codes(session: Session, entry_ids: Sequence[int]) -> dict[int, str]:
     for chunk in _chunks(sorted(set(entry_ids))):
         for entry_id, reason in session.execute(
             select(JournalEntryRecord.id, JournalEntryRecord.reason_code).where(
-                JournalEntryRecord.id.in_(chunk)
+                _member(session, JournalEntryRecord.id, chunk)
             )
         ):
             found[entry_id] = reason
@@ -495,7 +511,7 @@ def rules_alert_keys(session: Session, participant_ids: Sequence[int]) -> dict[i
         for participant_id, key in session.execute(
             select(Alert.participant_id, Alert.dedup_key).where(
                 and_(
-                    Alert.participant_id.in_(chunk),
+                    _member(session, Alert.participant_id, chunk),
                     Alert.dedup_key.startswith(RULES_ALERT_PREFIX, autoescape=True),
                 )
             )

@@ -10,17 +10,19 @@ Services only flush: the caller commits.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as _ascii  # as json.dumps
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, func, insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.errors import Conflict, IdempotencyConflict, InvalidInput, NotFound
 from backend.ledger_store.accounts import account_refs_by_id, resolve_account_ids
+from backend.ledger_store.driver import insert_rows, select_in
 from backend.models import JournalEntryRecord, LedgerAccount, PostingRecord
 from backend.models.base import utcnow
 from ledger import (
@@ -57,101 +59,45 @@ def post_entries(
     keys = [entry.idempotency_key for entry in entries]
     if len(set(keys)) != len(keys):
         raise InvalidInput("the same idempotency key appears twice in one request")
-    fingerprints = {entry.idempotency_key: entry_fingerprint(entry) for entry in entries}
-    existing = _existing_by_key(session, keys)
-    for key, (_, stored_fingerprint) in existing.items():
-        if stored_fingerprint != fingerprints[key]:
+    if not entries:
+        return []
+    if session.autoflush:  # the lookups below go to the driver, past the ORM's autoflush
+        session.flush()
+    existing = _existing_by_key(session.connection(), keys)
+    new_entries: list[tuple[JournalEntry, str]] = []
+    for entry in entries:
+        fingerprint = entry_fingerprint(entry)
+        found = existing.get(entry.idempotency_key)
+        if found is None:
+            new_entries.append((entry, fingerprint))
+        elif found[1] != fingerprint:
             raise IdempotencyConflict(
-                f"idempotency key {key!r} was already used for a different movement"
+                f"idempotency key {entry.idempotency_key!r} was already used for a different "
+                "movement"
             )
-    new_entries = [entry for entry in entries if entry.idempotency_key not in existing]
-    new_ids = _insert_entries(session, new_entries, fingerprints, created_by) if new_entries else {}
-    return [
-        PostedEntry(
-            entry=entry,
-            entry_id=existing[entry.idempotency_key][0]
-            if entry.idempotency_key in existing
-            else new_ids[entry.idempotency_key],
-            created=entry.idempotency_key not in existing,
-        )
-        for entry in entries
-    ]
+    new_ids = _insert_entries(session, new_entries, created_by) if new_entries else {}
+    posted: list[PostedEntry] = []
+    for entry in entries:
+        found = existing.get(entry.idempotency_key)
+        if found is None:
+            posted.append(PostedEntry(entry, new_ids[entry.idempotency_key], True))
+        else:
+            posted.append(PostedEntry(entry, found[0], False))
+    return posted
 
 
-def _existing_by_key(session: Session, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
-    found: dict[str, tuple[int, str]] = {}
-    for start in range(0, len(keys), _CHUNK):
-        rows = session.execute(
-            select(
-                JournalEntryRecord.idempotency_key,
-                JournalEntryRecord.id,
-                JournalEntryRecord.fingerprint,
-            ).where(JournalEntryRecord.idempotency_key.in_(keys[start : start + _CHUNK]))
-        )
-        for key, entry_id, fingerprint in rows:
-            found[key] = (entry_id, fingerprint)
-    return found
-
-
-def _insert_entries(
-    session: Session,
-    entries: Sequence[JournalEntry],
-    fingerprints: dict[str, str],
-    created_by: str,
-) -> dict[str, int]:
-    reversed_ids = _check_reversals(session, entries)
-    account_ids = resolve_account_ids(
-        session, {posting.account for entry in entries for posting in entry.postings}
-    )
-    now = utcnow()
-    entry_rows = [
-        {
-            "idempotency_key": entry.idempotency_key,
-            "fingerprint": fingerprints[entry.idempotency_key],
-            "booking_date": entry.booking_date,
-            "reason_code": entry.reason_code,
-            "explanation": entry.explanation,
-            "explanation_en": entry.explanation_en,
-            "reverses_entry_id": reversed_ids.get(entry.idempotency_key),
-            # Core inserts (below) take column names: the column is "metadata".
-            "metadata": dict(entry.metadata),
-            "created_by": created_by,
-            "created_at": now,
-        }
-        for entry in entries
-    ]
-    ids: dict[str, int] = {}
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        ids = _copy_entries(connection, entry_rows)
-    else:
-        for start in range(0, len(entry_rows), _CHUNK):
-            # Core, not the ORM's bulk path (PERFORMANCE-NOTES.md). Ids are matched by
-            # idempotency key, so rows may come back in any order: without
-            # sort_by_parameter_order SQLite inserts a chunk in one statement, not row by row.
-            result = connection.execute(
-                insert(_JOURNAL_ENTRY).returning(
-                    _JOURNAL_ENTRY.c.id, _JOURNAL_ENTRY.c.idempotency_key
-                ),
-                entry_rows[start : start + _CHUNK],
-            )
-            ids.update({key: entry_id for entry_id, key in result})
-    _insert_postings(
-        session,
-        [
-            (ids[entry.idempotency_key], account_ids[posting.account], posting.amount_cents)
-            for entry in entries
-            for posting in entry.postings
-        ],
-    )
-    return ids
-
-
-_POSTING_NAMES = ("journal_entry_id", "account_id", "amount_cents")
-_COPY_POSTINGS = "COPY posting (journal_entry_id, account_id, amount_cents) FROM STDIN"
-_INSERT_POSTINGS = (
-    "INSERT INTO posting (journal_entry_id, account_id, amount_cents) VALUES (?, ?, ?)"
+_EXISTING_BY_KEY = (
+    "SELECT idempotency_key, id, fingerprint FROM journal_entry WHERE idempotency_key {in}"
 )
+
+
+def _existing_by_key(connection: Connection, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """Stored (id, fingerprint) per key, from the unique index; straight to the driver
+    (SQLAlchemy's processing of 500 bound keys per query cost more than the query)."""
+    return {
+        key: (entry_id, fingerprint)
+        for key, entry_id, fingerprint in select_in(connection, _EXISTING_BY_KEY, keys)
+    }
 
 
 _ENTRY_COLUMNS = (
@@ -167,64 +113,120 @@ _ENTRY_COLUMNS = (
     "created_by",
     "created_at",
 )
-_COPY_ENTRIES = f"COPY journal_entry ({', '.join(_ENTRY_COLUMNS)}) FROM STDIN"
 _NEXT_ENTRY_IDS = (
     "SELECT nextval(pg_get_serial_sequence('journal_entry', 'id'))"
     " FROM generate_series(1, %(count)s)"
 )
+# SQLite: what the database would give itself (INTEGER PRIMARY KEY without
+# AUTOINCREMENT takes the highest id + 1). The transaction writes below, so no other
+# writer can take these ids before it commits: SQLite has one writer, and a read
+# snapshot that another writer made stale cannot be upgraded to write (SQLITE_BUSY),
+# so the inserts fail rather than collide.
+_LAST_ENTRY_ID = "SELECT coalesce(max(id), 0) FROM journal_entry"
 
 
-def _copy_entries(connection: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """PostgreSQL: ids from the sequence in one query, then COPY. The multi-row
-    INSERT ... RETURNING it replaces spent most of its time in psycopg converting the
-    placeholders of each 5,000-parameter statement (docs/performance.md)."""
-    from psycopg.types.json import Json
-
-    if not rows:
-        return {}
-    new_ids = sorted(connection.exec_driver_sql(_NEXT_ENTRY_IDS, {"count": len(rows)}).scalars())
-    ids: dict[str, int] = {}
-    values = []
-    for entry_id, row in zip(new_ids, rows, strict=True):
-        ids[row["idempotency_key"]] = entry_id
-        values.append(
-            (entry_id, *(row[name] for name in _ENTRY_COLUMNS[1:8]), Json(row["metadata"]),
-             row["created_by"], row["created_at"])
-        )  # fmt: skip
-    _copy(connection, _COPY_ENTRIES, values)
-    return ids
-
-
-def _copy(connection: Connection, statement: str, rows: Iterable[Sequence[Any]]) -> None:
-    """COPY rows in the connection's transaction; a constraint violation is raised as
-    SQLAlchemy's IntegrityError, as an INSERT through SQLAlchemy would be."""
-    import psycopg
-
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    try:
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-    except psycopg.IntegrityError as error:
-        raise IntegrityError(statement, None, error) from error
-
-
-def _insert_postings(session: Session, rows: list[tuple[int, int, int]]) -> None:
-    """Postings are three integers: straight to the driver, without SQLAlchemy's
-    per-row parameter processing (a third of the daily cycle's write time,
-    docs/performance.md). PostgreSQL: COPY, as fast as the driver goes; SQLite: one
-    executemany of a prepared statement. Same transaction as everything else."""
+def _insert_entries(
+    session: Session, entries: Sequence[tuple[JournalEntry, str]], created_by: str
+) -> dict[str, int]:
+    """Entries (with their fingerprints) and their postings, in bulk: ids are taken up
+    front (PostgreSQL: from the sequence; SQLite: see `_LAST_ENTRY_ID`), then the rows
+    go to the driver (COPY on PostgreSQL: the multi-row INSERT ... RETURNING it replaces
+    spent most of its time in psycopg converting placeholders, docs/performance.md)."""
+    reversed_ids = _check_reversals(session, [entry for entry, _ in entries])
+    account_ids = resolve_account_ids(
+        session, {posting.account for entry, _ in entries for posting in entry.postings}
+    )
+    now = utcnow()
     connection = session.connection()
     dialect = connection.dialect.name
     if dialect == "postgresql":
-        _copy(connection, _COPY_POSTINGS, rows)
+        new_ids = sorted(
+            connection.exec_driver_sql(_NEXT_ENTRY_IDS, {"count": len(entries)}).scalars()
+        )
     elif dialect == "sqlite":
-        connection.exec_driver_sql(_INSERT_POSTINGS, rows)
+        last = int(connection.exec_driver_sql(_LAST_ENTRY_ID).scalar_one())
+        new_ids = list(range(last + 1, last + 1 + len(entries)))
     else:
-        named = [dict(zip(_POSTING_NAMES, row, strict=True)) for row in rows]
-        for start in range(0, len(named), _CHUNK * 10):
-            connection.execute(insert(_POSTING), named[start : start + _CHUNK * 10])
+        return _insert_entries_core(session, entries, reversed_ids, account_ids, created_by)
+    ids: dict[str, int] = {}
+    rows: list[tuple[Any, ...]] = []
+    postings: list[tuple[int, int, int]] = []
+    for entry_id, (entry, fingerprint) in zip(new_ids, entries, strict=True):
+        key = entry.idempotency_key
+        ids[key] = entry_id
+        rows.append(
+            (entry_id, key, fingerprint, entry.booking_date, entry.reason_code,
+             entry.explanation, entry.explanation_en, reversed_ids.get(key),
+             _metadata_json(entry.metadata), created_by, now)
+        )  # fmt: skip
+        for posting in entry.postings:
+            postings.append((entry_id, account_ids[posting.account], posting.amount_cents))
+    insert_rows(connection, _JOURNAL_ENTRY, _ENTRY_COLUMNS, rows, converted=("metadata",))
+    _insert_postings(connection, postings)
+    return ids
+
+
+def _metadata_json(metadata: tuple[tuple[str, str], ...]) -> str:
+    """The metadata column's JSON text, as SQLAlchemy's JSON type writes it
+    (`json.dumps(dict(metadata))`), built directly for the usual string pairs."""
+    pairs = dict(metadata)
+    try:
+        return "{" + ", ".join([f"{_ascii(k)}: {_ascii(v)}" for k, v in pairs.items()]) + "}"
+    except TypeError:  # a value that is not a str: json.dumps writes it its own way
+        return json.dumps(pairs)
+
+
+def _insert_entries_core(
+    session: Session,
+    entries: Sequence[tuple[JournalEntry, str]],
+    reversed_ids: dict[str, int],
+    account_ids: dict[AccountRef, int],
+    created_by: str,
+) -> dict[str, int]:
+    """Other databases: SQLAlchemy Core, INSERT ... RETURNING per chunk."""
+    now = utcnow()
+    entry_rows = [
+        {
+            "idempotency_key": entry.idempotency_key,
+            "fingerprint": fingerprint,
+            "booking_date": entry.booking_date,
+            "reason_code": entry.reason_code,
+            "explanation": entry.explanation,
+            "explanation_en": entry.explanation_en,
+            "reverses_entry_id": reversed_ids.get(entry.idempotency_key),
+            # Core inserts take column names: the column is "metadata".
+            "metadata": dict(entry.metadata),
+            "created_by": created_by,
+            "created_at": now,
+        }
+        for entry, fingerprint in entries
+    ]
+    connection = session.connection()
+    ids: dict[str, int] = {}
+    for start in range(0, len(entry_rows), _CHUNK):
+        result = connection.execute(
+            insert(_JOURNAL_ENTRY).returning(_JOURNAL_ENTRY.c.id, _JOURNAL_ENTRY.c.idempotency_key),
+            entry_rows[start : start + _CHUNK],
+        )
+        ids.update({key: entry_id for entry_id, key in result})
+    _insert_postings(
+        connection,
+        [
+            (ids[entry.idempotency_key], account_ids[posting.account], posting.amount_cents)
+            for entry, _ in entries
+            for posting in entry.postings
+        ],
+    )
+    return ids
+
+
+_POSTING_COLUMNS = ("journal_entry_id", "account_id", "amount_cents")
+
+
+def _insert_postings(connection: Connection, rows: list[tuple[int, int, int]]) -> None:
+    """Postings are three integers: straight to the driver (PostgreSQL: COPY; SQLite:
+    one executemany of a prepared statement), same transaction as everything else."""
+    insert_rows(connection, _POSTING, _POSTING_COLUMNS, rows)
 
 
 def _check_reversals(session: Session, entries: Sequence[JournalEntry]) -> dict[str, int]:
