@@ -204,7 +204,11 @@ def overview(request: Request, who: ParticipantViewer, session: DbSession) -> Re
         for alert in open_alerts(session, participant_id=who.participant.id)
         if alert.kind in messages_service.RESIDENT_ALERTS
     ]
-    emergencies = signals.list_emergencies(session, who.participant.id, limit=5, offset=0)
+    emergencies = (  # not for a household member: see _emergency_page
+        signals.list_emergencies(session, who.participant.id, limit=5, offset=0)
+        if who.party is not None
+        else []
+    )
     return _page(
         request,
         session,
@@ -739,8 +743,12 @@ def _emergency_page(
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    requests = signals.list_emergencies(
-        session, who.participant.id, limit=SIGNALS_SHOWN_MAX, offset=0
+    # What someone asked for help with, and their note, is between them and their
+    # caseworker: a household member reading these pages does not see the list.
+    requests = (
+        signals.list_emergencies(session, who.participant.id, limit=SIGNALS_SHOWN_MAX, offset=0)
+        if who.party is not None
+        else []
     )
     names = _user_names(session, {r.acknowledged_by for r in requests if r.acknowledged_by})
     return _page(

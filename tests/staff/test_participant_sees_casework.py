@@ -127,6 +127,9 @@ def test_a_household_member_does_not_see_annas_notes_or_reviews(
     _post(
         carla, f"{base}/kantelgesprek", base, datum="2026-12-10", onderwerpen="Buffer en vakantie"
     )
+    anna_client = login("anna")
+    emergency = f"/deelnemer/{anna}/noodknop"
+    _post(anna_client, emergency, emergency, kind="other", note="Ruzie thuis, ik durf niet.")
     # (login() gives one client: carla's posts come before anyone else logs in)
     unread_before = _unread_badge(login("daan").get(f"/deelnemer/{anna}/overzicht").text)
     carla = login("carla")
@@ -139,10 +142,21 @@ def test_a_household_member_does_not_see_annas_notes_or_reviews(
     assert "schuld bij de tandarts" not in page.text  # ...nor what carla wrote to her
     # and the unread count he sees does not give the personal message away
     assert _unread_badge(daan.get(f"/deelnemer/{anna}/overzicht").text) == unread_before
+    # nor does he see that she asked for help, or what she wrote
+    for path in ("noodknop", "overzicht"):
+        text = daan.get(f"/deelnemer/{anna}/{path}").text
+        assert "Ruzie thuis" not in text, path
+        assert "Je noodmelding is ontvangen" not in text, path
+    assert (
+        "alleen voor Anna de Vries en de budgetcoach"
+        in daan.get(f"/deelnemer/{anna}/noodknop").text
+    )
     # (anna reads last: reading marks her messages read)
     anna_page = login("anna").get(f"/deelnemer/{anna}/berichten").text
     assert "We bellen maandag over de huur." in anna_page
     assert "schuld bij de tandarts" in anna_page
+    assert "Ruzie thuis" in login("anna").get(emergency).text
+    assert "Je noodmelding is ontvangen" in login("anna").get(f"/deelnemer/{anna}/overzicht").text
 
 
 def _unread_badge(html: str) -> str:
