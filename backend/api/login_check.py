@@ -30,10 +30,17 @@ USERNAME_FIELD_LENGTH_MAX = 200
 
 
 async def check_password_first(request: Request) -> None:
-    """A route dependency listed before anything that opens the request's session."""
+    """A route dependency listed before anything that opens the request's session.
+
+    Only for a request the handler will answer with the outcome: a form it refuses
+    anyway (grant_type, lengths; the page's CSRF token, see client_app.pages.auth)
+    costs no argon2 here, or such requests could each take half a second of a thread
+    without ever being counted by the login throttles."""
     form = await request.form()  # parsed once: the handler's Form fields reuse it
     username, password = form.get("username"), form.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
+        return
+    if form.get("grant_type", "password") != "password":
         return
     if not username.strip() or not password:
         return

@@ -166,6 +166,13 @@ def _finish_log_in(
     now: dt.datetime,
 ) -> TokenPair:
     check, verified = checked.check, checked.verified
+    # Again after the (slow) password check: attempts checked side by side all passed
+    # the throttles before any of them failed.
+    wait = throttles.by_address.blocked_for(check.address_key, now)
+    if wait is None and check.account_id is None:
+        wait = throttles.by_unknown_name.blocked_for(_name_key(check.name), now)
+    if wait is not None:
+        raise _locked(wait)
     if check.account_id is None:
         throttles.by_address.record_failure(check.address_key, now)
         throttles.by_unknown_name.record_failure(_name_key(check.name), now)

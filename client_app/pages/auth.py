@@ -15,7 +15,13 @@ from backend.api.login_check import USERNAME_FIELD_LENGTH_MAX, check_password_fi
 from backend.auth.passwords import PASSWORD_LENGTH_MAX
 from backend.auth.service import LoginFailed, LoginLocked
 from client_app.i18n import LANGUAGES, translate
-from client_app.web.auth import cookie_log_in, cookie_log_out, current_principal
+from client_app.web import csrf
+from client_app.web.auth import (
+    cookie_log_in,
+    cookie_log_out,
+    current_principal,
+    settings_of,
+)
 from client_app.web.cookies import queue_cookie
 from client_app.web.rendering import (
     LANG_COOKIE,
@@ -62,8 +68,20 @@ def login_page(request: Request, session: DbSession, next: str | None = None) ->
     )
 
 
-# The password is checked before the CSRF check opens the request's session.
-@router.post("/", dependencies=[Depends(check_password_first), CsrfProtected])
+async def _check_password_of_a_valid_form(request: Request) -> None:
+    """The password checked before the request's session is opened (login_check), only
+    for a form with this browser's login-form token: a refused form costs no argon2.
+    A logged-in browser's form is bound to that login; it is checked in the handler."""
+    form = await request.form()
+    token = form.get(csrf.CSRF_FIELD)
+    try:
+        csrf.verify(request, settings_of(request), None, token if isinstance(token, str) else None)
+    except csrf.CsrfRefused:
+        return
+    await check_password_first(request)
+
+
+@router.post("/", dependencies=[Depends(_check_password_of_a_valid_form), CsrfProtected])
 def log_in(
     request: Request,
     session: DbSession,

@@ -117,3 +117,62 @@ def test_a_password_changed_while_it_was_checked_does_not_log_in(
             select(UserAccount.failed_login_count).where(UserAccount.username == "anna")
         )
     assert failures == 1  # counted like any wrong password
+
+
+def test_a_form_the_handler_refuses_costs_no_password_check(
+    pages: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Otherwise forms without a valid token (or an API login with a wrong grant_type)
+    could each take half a second of a thread without ever being throttled."""
+    checks: list[str | None] = []
+    real_check = login_check.verify_password
+
+    def counting(password_hash: str | None, password: str) -> bool:
+        checks.append(password_hash)
+        return real_check(password_hash, password)
+
+    monkeypatch.setattr(login_check, "verify_password", counting)
+    no_token = pages.post("/", data={"username": "bram", "password": "demo"})
+    assert no_token.status_code == 403
+    wrong_token = pages.post(
+        "/", data={"csrf_token": "0" * 64, "username": "bram", "password": "demo"}
+    )
+    assert wrong_token.status_code == 403
+    api = pages.post(
+        "/api/auth/token", data={"username": "bram", "password": "demo", "grant_type": "x"}
+    )
+    assert api.status_code == 422
+    assert checks == []
+    # a valid form is checked early, once
+    token = csrf_from(pages.get("/").text)
+    ok = pages.post(
+        "/",
+        data={"csrf_token": token, "username": "bram", "password": "demo"},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303 and len(checks) == 1
+
+
+def test_attempts_checked_side_by_side_meet_the_address_throttle_afterwards(
+    demo: Demo, session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    from backend.auth.service import LoginLocked, LoginThrottles
+
+    throttles = LoginThrottles.from_settings(settings)
+    now = dt.datetime.now(dt.UTC)
+    with session_factory() as session:
+        check = start_log_in(session, throttles, username="anna", address="burst", now=now)
+    # while anna's password was checked, the same address failed often enough
+    for _ in range(settings.login_address_failures_max):
+        throttles.by_address.record_failure("address:burst", now)
+    with transaction(session_factory) as session, pytest.raises(LoginLocked):
+        log_in(
+            session,
+            settings,
+            throttles,
+            username="anna",
+            password="demo",
+            address="burst",
+            now=now,
+            checked=CheckedPassword(check, verified=True),
+        )
