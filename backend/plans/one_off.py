@@ -93,7 +93,7 @@ def claim_emergency_request(
     if request is None or request.participant_id != participant_id:
         raise NotFound(f"emergency request {request_id} was not found")
     earlier = [
-        proposal.id
+        proposal
         for proposal in session.scalars(
             select(Proposal).where(
                 Proposal.participant_id == participant_id,
@@ -104,11 +104,15 @@ def claim_emergency_request(
         if dict(proposal.payload).get("emergency_request_id") == request_id
     ]
     if request.acknowledged_at is not None or earlier:
+        # The participant's own request for a payout with the button, still waiting for
+        # the caseworker: approve (or reject) that one, do not add a second.
+        waiting = [proposal.id for proposal in earlier if proposal.status == "proposed"]
         raise Conflict(
             f"emergency request {request_id} is already handled"
-            + (f" (proposal {earlier[0]})" if earlier else "")
+            + (f" (proposal {earlier[0].id})" if earlier else "")
             + "; no second extra payout is made for it",
             already_handled=True,
+            **({"open_proposal_id": waiting[0]} if waiting else {}),
         )
     return request
 

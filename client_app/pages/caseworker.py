@@ -355,6 +355,8 @@ def emergency_payout(
     except Conflict as error:
         if not error.extra.get("already_handled"):
             raise
+        if error.extra.get("open_proposal_id"):
+            handled = translate(lang, "payout.error.asked_already")
         return _payout_refused(request, user, handled, status_code=409)
     except InvalidInput as error:
         waiting = error.extra.get("payouts_waiting")

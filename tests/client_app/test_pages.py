@@ -487,6 +487,7 @@ def test_emergency_with_a_payout_request_reaches_the_caseworker(
         follow_redirects=False,
     )
     assert second.status_code == 409, second.text
+    assert "vroeg de deelnemer zelf al om extra leefgeld" in second.text
     with session_factory() as session:
         assert len(session.scalars(select(Proposal)).all()) == 1
     carla.post(
