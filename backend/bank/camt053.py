@@ -324,6 +324,19 @@ class _Party(NamedTuple):
 _NO_PARTY = _Party(None, None, None, None)
 
 
+def _counterparty(
+    debtor: _Party, creditor: _Party, credit_debit: CreditDebit, own_iban: str | None
+) -> _Party:
+    """The other side of an entry: the debtor of a credit, the creditor of a debit;
+    the other one when that side is empty or is the municipality's own account."""
+    candidates = (debtor, creditor) if credit_debit is CreditDebit.CREDIT else (creditor, debtor)
+    for candidate in candidates:
+        is_own = candidate.iban is not None and candidate.iban == own_iban
+        if not candidate.is_empty() and not is_own:
+            return candidate
+    return _NO_PARTY
+
+
 @dataclass(slots=True)
 class _Header:
     statement_id: str
@@ -748,15 +761,7 @@ class _CamtReader:
                     return None
             debtor = self._fast_party(text, _DBTR_NM, _DBTR_IBAN, _DBTR_OTHR, _DBTR_BIC)
             creditor = self._fast_party(text, _CDTR_NM, _CDTR_IBAN, _CDTR_OTHR, _CDTR_BIC)
-            candidates = (
-                (debtor, creditor) if credit_debit is CreditDebit.CREDIT else (creditor, debtor)
-            )
-            counterparty = _NO_PARTY
-            for candidate in candidates:
-                is_own = candidate.iban is not None and candidate.iban == header.account_iban
-                if not candidate.is_empty() and not is_own:
-                    counterparty = candidate
-                    break
+            counterparty = _counterparty(debtor, creditor, credit_debit, header.account_iban)
             unstructured: str | None = None
             creditor_reference: str | None = None
             if at[_RMTINF] >= 0:
@@ -870,15 +875,7 @@ class _CamtReader:
         agents = self.kids(k.get("RltdAgts"))
         debtor = self._party(parties, agents, "Dbtr")
         creditor = self._party(parties, agents, "Cdtr")
-        candidates = (
-            (debtor, creditor) if credit_debit is CreditDebit.CREDIT else (creditor, debtor)
-        )
-        counterparty = _NO_PARTY
-        for candidate in candidates:
-            is_own = candidate.iban is not None and candidate.iban == header.account_iban
-            if not candidate.is_empty() and not is_own:
-                counterparty = candidate
-                break
+        counterparty = _counterparty(debtor, creditor, credit_debit, header.account_iban)
         remittance = k.get("RmtInf")
         unstructured: str | None = None
         creditor_reference: str | None = None
