@@ -20,10 +20,7 @@ from backend.codecision import service as proposals
 from backend.codecision.changes import EndParticipationChange
 from backend.config import Settings
 from backend.ending.followup import pay_after_end
-from backend.ledger_store import post_entry
 from backend.models import (
-    BankEntryRecord,
-    BankStatementRecord,
     MunicipalBankAccount,
     Participant,
     PaymentInstruction,
@@ -35,13 +32,12 @@ from backend.onboarding.service import activate_account, submit_onboarding
 from backend.onboarding.steps import Onboarding
 from backend.payments import cancel_instruction
 from backend.plans import register_plan_appliers
-from ledger import AccountRef, JournalEntry, Posting
 from tests.browser.axe import assert_accessible
 from tests.browser.check_page import check_page
 from tests.browser.fixtures import LiveServer
 from tests.client_app.own_live_server import live_server  # noqa: F401  (own database)
 from tests.client_app.test_onboarding_followup_browser import _onboarding
-from tests.payments.statements import record_statement
+from tests.payments.statements import credit_in_suspense, record_statement
 
 pytestmark = pytest.mark.browser
 
@@ -63,42 +59,15 @@ def _suspense_credit(session: Session, number: int, cents: int) -> int:
     record_statement(
         session, iban=iban, statement_id=statement_id, closing_cents=0, closing_date=today
     )
-    statement = session.scalar(
-        select(BankStatementRecord).where(BankStatementRecord.statement_id == statement_id)
-    )
-    assert statement is not None
-    key = f"test:after-end:{number}"
-    post_entry(
+    return credit_in_suspense(
         session,
-        JournalEntry(
-            idempotency_key=key,
-            booking_date=today,
-            reason_code="bank.suspense",
-            explanation="Onbekende bijschrijving",
-            postings=(
-                Posting(AccountRef.bank(iban), cents),
-                Posting(AccountRef.suspense(), -cents),
-            ),
-        ),
-        created_by="test",
-    )
-    entry = BankEntryRecord(
-        statement_id=statement.id,
+        statement_id=statement_id,
         sequence=number,
-        account_iban=iban,
-        dedup_key=key,
-        fingerprint="0" * 64,
-        amount_cents=cents,
-        credit_debit="CRDT",
-        booking_date=today,
-        counterparty_name="Zorgverzekeraar",
-        remittance_unstructured="Teruggave",
-        status="suspense",
-        journal_entry_key=key,
+        day=today,
+        cents=cents,
+        key=f"test:after-end:{number}",
+        remittance="Teruggave",
     )
-    session.add(entry)
-    session.flush()
-    return entry.id
 
 
 def _ended_participant(factory: Any, database_url: str) -> tuple[int, int]:

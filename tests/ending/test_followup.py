@@ -21,11 +21,9 @@ from backend.cycle.service import run_daily_cycle
 from backend.db import transaction
 from backend.ending.followup import blocked_alerts, pay_after_end, record_new_own_iban
 from backend.errors import Conflict, InvalidInput, NotFound
-from backend.ledger_store import check_ledger, post_entry
+from backend.ledger_store import check_ledger
 from backend.models import (
     Alert,
-    BankEntryRecord,
-    BankStatementRecord,
     EmergencyRequest,
     LifeEvent,
     MunicipalBankAccount,
@@ -36,9 +34,10 @@ from backend.models import (
 from backend.payments.reconcile import reconcile
 from backend.payments.settlement import return_payment
 from backend.plans import register_plan_appliers
-from ledger import AccountKind, AccountRef, JournalEntry, Posting
+from ledger import AccountKind
 from tests.access.conftest import SEED_TODAY, Demo
 from tests.ending.support import counts, participant_holdings, pay_everything, principal
+from tests.payments.statements import credit_in_suspense
 
 NOON = dt.datetime(2026, 11, 28, 11, 0, tzinfo=dt.UTC)
 NEW_IBAN = "NL02ABNA0123456789"
@@ -104,45 +103,16 @@ def _alerts(session: Session, participant_id: int, kind: str) -> list[Alert]:
 
 
 def late_credit_in_suspense(session: Session, day: dt.date, cents: int) -> int:
-    """A late credit the import could not match: it waits in suspense (as the import
-    books it: bank → suspense)."""
-    iban = _municipal_iban(session)
-    statement = session.scalar(
-        select(BankStatementRecord).where(BankStatementRecord.statement_id == "STMT-FOLLOWUP-1")
-    )
-    assert statement is not None
-    key = f"test:late-credit:{day.isoformat()}"
-    post_entry(
+    """A late credit the import could not match: it waits in suspense."""
+    return credit_in_suspense(
         session,
-        JournalEntry(
-            idempotency_key=key,
-            booking_date=day,
-            reason_code="bank.suspense",
-            explanation="Onbekende bijschrijving",
-            postings=(
-                Posting(AccountRef.bank(iban), cents),
-                Posting(AccountRef.suspense(), -cents),
-            ),
-        ),
-        created_by="test",
-    )
-    entry = BankEntryRecord(
-        statement_id=statement.id,
+        statement_id="STMT-FOLLOWUP-1",
         sequence=99,
-        account_iban=iban,
-        dedup_key=key,
-        fingerprint="0" * 64,
-        amount_cents=cents,
-        credit_debit="CRDT",
-        booking_date=day,
-        counterparty_name="Zorgverzekeraar",
-        remittance_unstructured="Teruggave eigen risico",
-        status="suspense",
-        journal_entry_key=key,
+        day=day,
+        cents=cents,
+        key=f"test:late-credit:{day.isoformat()}",
+        remittance="Teruggave eigen risico",
     )
-    session.add(entry)
-    session.flush()
-    return entry.id
 
 
 def test_a_payout_returned_by_the_own_iban_is_not_paid_again_but_flagged(

@@ -1,5 +1,6 @@
-"""A statement's closing balance in the bank import's `bank_statement` table: what
-reconciliation compares the ledger with, without importing a whole statement file."""
+"""A statement's closing balance in the bank import's `bank_statement` table (what
+reconciliation compares the ledger with), and a credit waiting in suspense, without
+importing a whole statement file."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.models import BankStatementRecord, MunicipalBankAccount
+from backend.ledger_store import post_entry
+from backend.models import BankEntryRecord, BankStatementRecord, MunicipalBankAccount
+from ledger import AccountRef, JournalEntry, Posting
 
 
 def record_statement(
@@ -44,3 +47,53 @@ def record_statement(
         )
     )
     session.flush()
+
+
+def credit_in_suspense(
+    session: Session,
+    *,
+    statement_id: str,
+    sequence: int,
+    day: dt.date,
+    cents: int,
+    key: str,
+    remittance: str,
+) -> int:
+    """A credit the import could not match, booked as the import books it (bank →
+    suspense) on that statement's account; the bank entry's id."""
+    statement = session.scalar(
+        select(BankStatementRecord).where(BankStatementRecord.statement_id == statement_id)
+    )
+    assert statement is not None, f"statement {statement_id} is not recorded"
+    iban = statement.account_iban
+    post_entry(
+        session,
+        JournalEntry(
+            idempotency_key=key,
+            booking_date=day,
+            reason_code="bank.suspense",
+            explanation="Onbekende bijschrijving",
+            postings=(
+                Posting(AccountRef.bank(iban), cents),
+                Posting(AccountRef.suspense(), -cents),
+            ),
+        ),
+        created_by="test",
+    )
+    entry = BankEntryRecord(
+        statement_id=statement.id,
+        sequence=sequence,
+        account_iban=iban,
+        dedup_key=key,
+        fingerprint="0" * 64,
+        amount_cents=cents,
+        credit_debit="CRDT",
+        booking_date=day,
+        counterparty_name="Zorgverzekeraar",
+        remittance_unstructured=remittance,
+        status="suspense",
+        journal_entry_key=key,
+    )
+    session.add(entry)
+    session.flush()
+    return entry.id
