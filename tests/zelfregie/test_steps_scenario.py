@@ -22,6 +22,7 @@ from backend.codecision.changes import (
     FixedCostPaidByParticipantChange,
     LivingMoneyAmountChange,
     LivingMoneyScheduleChange,
+    PlanChange,
 )
 from backend.cycle.service import run_daily_cycle
 from backend.db import transaction
@@ -67,30 +68,50 @@ class World(AnnasDays):
             self.next_day()
         raise AssertionError("the next step never became ready")
 
+    def propose(
+        self,
+        session: Session,
+        user_id: int,
+        change: PlanChange,
+        reason: str,
+        *,
+        emergency: bool = False,
+    ) -> Proposal:
+        """A proposal on the world's day, by this user for anna."""
+        return proposals.create_proposal(
+            session,
+            self.principal(session, user_id),
+            self.anna,
+            change=change,
+            reason=reason,
+            effective_from=None,
+            emergency=emergency,
+            today=self.day,
+            now=utcnow(),
+            expiry_days=EXPIRY_DAYS,
+        )
+
+    def approve(self, session: Session, user_id: int, proposal: Proposal) -> None:
+        proposals.approve(
+            session,
+            self.principal(session, user_id),
+            proposal,
+            reason=None,
+            today=self.day,
+            now=utcnow(),
+        )
+
     def agree_step(self, step: int) -> None:
         """Anna asks for the next step (its conditions are met), carla agrees."""
         with transaction(self.factory) as session:
             assert step_view(session, self.anna, self.day).next.ready
-            proposal = proposals.create_proposal(
+            proposal = self.propose(
                 session,
-                self.principal(session, self.anna_user),
-                self.anna,
-                change=AutonomyStepChange(step=step),
-                reason="Ik wil graag de volgende stap zetten.",
-                effective_from=None,
-                emergency=False,
-                today=self.day,
-                now=utcnow(),
-                expiry_days=EXPIRY_DAYS,
+                self.anna_user,
+                AutonomyStepChange(step=step),
+                "Ik wil graag de volgende stap zetten.",
             )
-            proposals.approve(
-                session,
-                self.principal(session, self.carla_user),
-                proposal,
-                reason=None,
-                today=self.day,
-                now=utcnow(),
-            )
+            self.approve(session, self.carla_user, proposal)
         with self.factory() as session:
             assert current_step(session, self.anna, self.day)[0] == step
 
@@ -141,19 +162,13 @@ def test_from_step_1_to_3_the_phone_bill_then_a_missed_payment_falls_back(
     # -- step 1: everything managed. Paying a bill yourself is refused here.
     with transaction(session_factory) as session:
         with pytest.raises(InvalidInput, match="starts at step 3"):
-            proposals.create_proposal(
+            world.propose(
                 session,
-                world.principal(session, world.anna_user),
-                anna,
-                change=FixedCostPaidByParticipantChange(
+                world.anna_user,
+                FixedCostPaidByParticipantChange(
                     agreement_id=_phone_row(session, anna), paid_by_participant=True
                 ),
-                reason="Ik wil mijn telefoon zelf betalen.",
-                effective_from=None,
-                emergency=False,
-                today=world.day,
-                now=utcnow(),
-                expiry_days=EXPIRY_DAYS,
+                "Ik wil mijn telefoon zelf betalen.",
             )
         assert session.scalar(select(Proposal.id)) is None
 
@@ -164,17 +179,11 @@ def test_from_step_1_to_3_the_phone_bill_then_a_missed_payment_falls_back(
     # at once (recorded as such), a larger amount than the plan leaves waits for carla.
     with transaction(session_factory) as session:
         anna_principal = world.principal(session, world.anna_user)
-        friday = proposals.create_proposal(
+        friday = world.propose(
             session,
-            anna_principal,
-            anna,
-            change=LivingMoneyScheduleChange(frequency="weekly", weekday=4),
-            reason="Op vrijdag doe ik de boodschappen.",
-            effective_from=None,
-            emergency=False,
-            today=world.day,
-            now=utcnow(),
-            expiry_days=EXPIRY_DAYS,
+            world.anna_user,
+            LivingMoneyScheduleChange(frequency="weekly", weekday=4),
+            "Op vrijdag doe ik de boodschappen.",
         )
         assert friday.status == "approved" and friday.applied_at is not None
         events = list(
@@ -190,17 +199,11 @@ def test_from_step_1_to_3_the_phone_bill_then_a_missed_payment_falls_back(
         assert stored is not None
         limits = payout_limits(stored.plan)
         assert limits is not None
-        too_much = proposals.create_proposal(
+        too_much = world.propose(
             session,
-            anna_principal,
-            anna,
-            change=LivingMoneyAmountChange(amount_cents_per_month=limits.most_cents + 1),
-            reason="Ik wil meer leefgeld.",
-            effective_from=None,
-            emergency=False,
-            today=world.day,
-            now=utcnow(),
-            expiry_days=EXPIRY_DAYS,
+            world.anna_user,
+            LivingMoneyAmountChange(amount_cents_per_month=limits.most_cents + 1),
+            "Ik wil meer leefgeld.",
         )
         assert too_much.status == "proposed"  # carla decides
         proposals.withdraw(session, anna_principal, too_much, reason=None, now=utcnow())
@@ -210,43 +213,25 @@ def test_from_step_1_to_3_the_phone_bill_then_a_missed_payment_falls_back(
 
     # -- step 3: carla proposes that Anna pays her phone bill herself; Anna agrees.
     with transaction(session_factory) as session:
-        proposal = proposals.create_proposal(
+        proposal = world.propose(
             session,
-            world.principal(session, world.carla_user),
-            anna,
-            change=FixedCostPaidByParticipantChange(
+            world.carla_user,
+            FixedCostPaidByParticipantChange(
                 agreement_id=_phone_row(session, anna), paid_by_participant=True
             ),
-            reason="Anna wil haar telefoon zelf betalen; dat past bij stap 3.",
-            effective_from=None,
-            emergency=False,
-            today=world.day,
-            now=utcnow(),
-            expiry_days=EXPIRY_DAYS,
+            "Anna wil haar telefoon zelf betalen; dat past bij stap 3.",
         )
         with pytest.raises(Forbidden):  # the emergency path never switches it on
-            proposals.create_proposal(
+            world.propose(
                 session,
-                world.principal(session, world.carla_user),
-                anna,
-                change=FixedCostPaidByParticipantChange(
+                world.carla_user,
+                FixedCostPaidByParticipantChange(
                     agreement_id=_phone_row(session, anna), paid_by_participant=True
                 ),
-                reason="Spoed: Anna betaalt haar telefoon voortaan zelf.",
-                effective_from=None,
+                "Spoed: Anna betaalt haar telefoon voortaan zelf.",
                 emergency=True,
-                today=world.day,
-                now=utcnow(),
-                expiry_days=EXPIRY_DAYS,
             )
-        proposals.approve(
-            session,
-            world.principal(session, world.anna_user),
-            proposal,
-            reason=None,
-            today=world.day,
-            now=utcnow(),
-        )
+        world.approve(session, world.anna_user, proposal)
         stored = latest_plan(session, anna)
         assert stored is not None and stored.plan.fixed_cost(PHONE).paid_by_participant  # type: ignore[union-attr]
         own_iban = stored.plan.living_money.payee_iban  # type: ignore[union-attr]
