@@ -335,6 +335,12 @@ def users_activation_code(username: str, caseworker: str, reset: bool) -> None:
     type=float,
     help="Pause of each client between page requests; once per value [default: 0 and 1000].",
 )
+@click.option(
+    "--cycle-workers",
+    default="auto",
+    show_default=True,
+    help="Processes of the daily cycle (as `cycle run --workers`).",
+)
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.option("--only", multiple=True, type=click.Choice(["import", "cycle", "pages"]))
 @click.option("--json", "as_json", is_flag=True)
@@ -349,6 +355,7 @@ def bench(
     seconds: float,
     workers: int,
     pg_workers: int,
+    cycle_workers: str,
     think_ms: tuple[float, ...],
     seed: int,
     only: tuple[str, ...],
@@ -370,6 +377,7 @@ def bench(
         seconds=seconds,
         workers=workers,
         postgres_workers=pg_workers,
+        cycle_workers=None if cycle_workers == "auto" else int(cycle_workers),
         think_ms=think_ms or (0.0, 1000.0),
         seed=seed,
         sqlite=not (no_sqlite and database_url),

@@ -88,7 +88,10 @@ def in_child(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, A
 
 
 def _clock() -> tuple[float, float]:
-    return time.perf_counter(), time.process_time()
+    """Wall time, and CPU time of this process and of its children that ended (the
+    cycle's worker processes, the import's reading process)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.perf_counter(), time.process_time() + children.ru_utime + children.ru_stime
 
 
 def _since(start: tuple[float, float]) -> tuple[float, float]:
@@ -248,7 +251,9 @@ def bare_bulk_insert(url: str, rows: int) -> float:
     return seconds
 
 
-def cycle_part(url: str, participants: int, seed: int) -> dict[str, Any]:
+def cycle_part(
+    url: str, participants: int, seed: int, workers: int | None = None
+) -> dict[str, Any]:
     from backend.cycle import run_daily_cycle
     from backend.db import make_engine, make_session_factory, transaction
     from backend.ledger_store import post_entries
@@ -292,7 +297,7 @@ def cycle_part(url: str, participants: int, seed: int) -> dict[str, Any]:
             post_entries(session, entries[offset : offset + 5000], created_by="bank-import")
     before = _count_postings(factory)
     started = _clock()
-    summary = run_daily_cycle(factory, today=heavy_day)
+    summary = run_daily_cycle(factory, today=heavy_day, workers=workers)
     wall, cpu = _since(started)
     postings = _count_postings(factory) - before
     engine.dispose()
@@ -315,6 +320,8 @@ def cycle_part(url: str, participants: int, seed: int) -> dict[str, Any]:
         "cycle_ratio_to_bulk_insert": round(wall / bulk, 2),
         "cycle_timings_seconds": {k: round(v, 3) for k, v in summary.timings_seconds.items()},
         "cycle_failed_participants": len(summary.failed_participants),
+        "cycle_workers": summary.workers,
+        "cycle_stale_reevaluated": summary.stale_reevaluated,
     }
 
 
@@ -618,6 +625,7 @@ def run_bench(
     seconds: float = 30.0,
     workers: int = 1,
     postgres_workers: int = 2,
+    cycle_workers: int | None = None,
     think_ms: tuple[float, ...] = (0.0, 1000.0),
     seed: int = 7,
     sqlite: bool = True,
@@ -672,7 +680,7 @@ def run_bench(
             if "cycle" in parts:
                 # A fresh database (PostgreSQL: the same one, emptied; pages ran before).
                 cycle_url = url.replace("bench.db", "bench-cycle.db") if name == "sqlite" else url
-                found.update(in_child(cycle_part, cycle_url, participants, seed))
+                found.update(in_child(cycle_part, cycle_url, participants, seed, cycle_workers))
                 found["cycle_peak_rss_mb"] = found.pop("peak_rss_mb")
                 echo(_cycle_line(name, found))
             if "pages" in parts:
@@ -718,7 +726,8 @@ def _import_line(name: str, r: dict[str, Any]) -> str:
 def _cycle_line(name: str, r: dict[str, Any]) -> str:
     return (
         f"[{name}] cycle {r['cycle_day']} for {r['cycle_participants']:,} participants: "
-        f"{r['cycle_seconds']:.2f} s (cpu {r['cycle_cpu_seconds']:.2f} s) = "
+        f"{r['cycle_seconds']:.2f} s (cpu {r['cycle_cpu_seconds']:.2f} s, "
+        f"{r['cycle_workers']} process(es)) = "
         f"{r['cycle_participants_per_second']:,.0f} participants/s, "
         f"{r['cycle_postings']:,} postings = {r['cycle_postings_per_second']:,.0f}/s; "
         f"bare bulk insert {r['cycle_bulk_insert_seconds']:.3f} s; "

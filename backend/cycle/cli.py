@@ -35,6 +35,13 @@ def cycle() -> None:
 @click.option(
     "--rebuild-state", is_flag=True, help="Rebuild every cached open item from the ledger."
 )
+@click.option(
+    "--workers",
+    default="auto",
+    show_default=True,
+    help="Processes that share the chunks (1 to 8); auto: two on a machine with two "
+    "cores or more and a database file or server.",
+)
 def cycle_run(
     run_date: dt.date | None,
     as_json: bool,
@@ -42,6 +49,7 @@ def cycle_run(
     chunk_size: int,
     debtor_iban: str | None,
     rebuild_state: bool,
+    workers: str,
 ) -> None:
     """Run the rules for every participant for one day; running it again changes nothing.
 
@@ -59,6 +67,7 @@ def cycle_run(
             chunk_size=chunk_size,
             debtor_iban=debtor_iban,
             rebuild_state=rebuild_state,
+            workers=_workers(workers),
         )
     finally:
         engine.dispose()
@@ -67,6 +76,16 @@ def cycle_run(
     else:
         _print(summary)
     sys.exit(0 if summary.ok else 1)
+
+
+def _workers(text: str) -> int | None:
+    if text.strip().lower() == "auto":
+        return None
+    if not text.strip().isdigit():
+        raise click.BadParameter(
+            f"{text!r} is not a number of processes or 'auto'", param_hint="--workers"
+        )
+    return int(text)
 
 
 def _print(summary: CycleSummary) -> None:
@@ -82,6 +101,11 @@ def _print(summary: CycleSummary) -> None:
         click.echo(f"{summary.proposals_applied} decided proposals became plan versions")
     if summary.participants_without_plan:
         click.echo(f"{summary.participants_without_plan} participants have no plan in force")
+    if summary.workers > 1:
+        click.echo(
+            f"{summary.workers} processes shared {summary.chunks} chunks; "
+            f"{summary.stale_reevaluated} participants changed meanwhile and were evaluated again"
+        )
     timings = ", ".join(
         f"{name} {seconds:.2f} s" for name, seconds in summary.timings_seconds.items()
     )

@@ -99,7 +99,7 @@ def _chunks(items: Sequence[int], size: int = _IN_CHUNK) -> Iterable[list[int]]:
         yield list(items[start : start + size])
 
 
-def _member(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+def member(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
     """`column IN (values)`; on PostgreSQL `column = ANY(array)`: one parameter instead
     of one per value, so neither SQLAlchemy (expanding the list) nor psycopg (converting
     the placeholders of a query too long for its cache) rewrites a 500-value query at
@@ -158,7 +158,7 @@ def holdings_and_counts(
             )
             .join(PostingRecord, PostingRecord.account_id == LedgerAccount.id)
             .outerjoin(CycleState, CycleState.participant_id == LedgerAccount.participant_id)
-            .where(_member(session, LedgerAccount.participant_id, chunk))
+            .where(member(session, LedgerAccount.participant_id, chunk))
             .group_by(LedgerAccount.participant_id, LedgerAccount.kind)
         )
         for participant_id, kind, total, count, count_through in rows:
@@ -191,7 +191,7 @@ def states(session: Session, participant_ids: Sequence[int]) -> dict[int, StateR
                 CycleState.through_entry_id,
                 CycleState.postings_folded,
                 CycleState.open_items,
-            ).where(_member(session, CycleState.participant_id, chunk))
+            ).where(member(session, CycleState.participant_id, chunk))
         ):
             found[row[0]] = StateRow(row[0], row[1], int(row[2]), int(row[3]), row[4])
     return found
@@ -222,7 +222,7 @@ class AccountCache:
         for chunk in _chunks(participant_ids):
             for account_id, kind, participant_id in session.execute(
                 select(LedgerAccount.id, LedgerAccount.kind, LedgerAccount.participant_id).where(
-                    _member(session, LedgerAccount.participant_id, chunk)
+                    member(session, LedgerAccount.participant_id, chunk)
                 )
             ):
                 if participant_id is not None:
@@ -259,7 +259,7 @@ def entries_after(
                     func.count(PostingRecord.id),
                 )
                 .join(PostingRecord, PostingRecord.account_id == LedgerAccount.id)
-                .where(_member(session, LedgerAccount.participant_id, chunk))
+                .where(member(session, LedgerAccount.participant_id, chunk))
                 .group_by(LedgerAccount.participant_id, PostingRecord.journal_entry_id)
             )
             if incremental:
@@ -298,7 +298,7 @@ def _headers(session: Session, entry_ids: Iterable[int]) -> dict[int, _Header]:
                 JournalEntryRecord.explanation_en,
                 JournalEntryRecord.reverses_entry_id,
                 JournalEntryRecord.entry_metadata,
-            ).where(_member(session, JournalEntryRecord.id, chunk))
+            ).where(member(session, JournalEntryRecord.id, chunk))
         ):
             found[row[0]] = _Header(row[1], row[2], row[3], row[4], row[5], row[6], row[7] or {})
     return found
@@ -359,7 +359,7 @@ def _payment_outcomes(
             )
             .join(JournalEntryRecord, JournalEntryRecord.id == PaymentInstruction.payable_entry_id)
             .where(
-                _member(session, PaymentInstruction.end_to_end_id, ids[start : start + _IN_CHUNK])
+                member(session, PaymentInstruction.end_to_end_id, ids[start : start + _IN_CHUNK])
             )
         ):
             rule = PAY_FIXED_COST if kind == "fixed_cost" else str(payable_reason)
@@ -411,7 +411,7 @@ def _rebuild_entries(
             select(
                 PostingRecord.journal_entry_id, PostingRecord.account_id, PostingRecord.amount_cents
             )
-            .where(_member(session, PostingRecord.journal_entry_id, chunk))
+            .where(member(session, PostingRecord.journal_entry_id, chunk))
             .order_by(PostingRecord.id)
         ):
             postings[entry_id].append((account_id, amount))
@@ -498,7 +498,7 @@ def reason_codes(session: Session, entry_ids: Sequence[int]) -> dict[int, str]:
     for chunk in _chunks(sorted(set(entry_ids))):
         for entry_id, reason in session.execute(
             select(JournalEntryRecord.id, JournalEntryRecord.reason_code).where(
-                _member(session, JournalEntryRecord.id, chunk)
+                member(session, JournalEntryRecord.id, chunk)
             )
         ):
             found[entry_id] = reason
@@ -511,7 +511,7 @@ def rules_alert_keys(session: Session, participant_ids: Sequence[int]) -> dict[i
         for participant_id, key in session.execute(
             select(Alert.participant_id, Alert.dedup_key).where(
                 and_(
-                    _member(session, Alert.participant_id, chunk),
+                    member(session, Alert.participant_id, chunk),
                     Alert.dedup_key.startswith(RULES_ALERT_PREFIX, autoescape=True),
                 )
             )

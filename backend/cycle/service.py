@@ -31,6 +31,10 @@ Guarantees:
   statement of a REPEATABLE READ transaction, so the snapshot is taken after the
   lock is granted and sees what the other cycle committed). The second cycle waits
   and then finds nothing left to do.
+- In more than one process (`workers`, backend.cycle.parallel) a chunk is loaded and
+  evaluated outside the lock and written under it; participants whose inputs changed
+  in between are loaded and evaluated again under the lock (backend.cycle.snapshot),
+  so what is written is decided on what the lock holder sees.
 
 Open items come from a cache (`cycle_state`): the engine's open items after the
 previous run and the entry they were folded up to; each run folds only the entries
@@ -56,7 +60,7 @@ from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.codecision.applying import apply_pending
-from backend.cycle import loading
+from backend.cycle import loading, parallel, snapshot
 from backend.db import transaction
 from backend.errors import InvalidInput
 from backend.iban import validate_iban
@@ -87,6 +91,7 @@ log = logging.getLogger(__name__)
 CREATED_BY = "daily-cycle"
 CHUNK_SIZE_DEFAULT = 1000
 CHUNK_SIZE_MAX = 10_000
+WORKERS_MAX = 8
 # Failures kept on the cycle_run row and printed in full; the count is always exact.
 FAILURES_STORED_MAX = 1000
 ERROR_LENGTH_MAX = 300
@@ -117,6 +122,10 @@ class CycleSummary:
     proposals_applied: int = 0
     state_rebuilds: int = 0
     chunks: int = 0
+    # Participants whose inputs changed between an unlocked load and the write
+    # (workers > 1): evaluated again under the lock.
+    stale_reevaluated: int = 0
+    workers: int = 1
     failed_participants: list[ParticipantFailure] = field(default_factory=list)
     timings_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -137,11 +146,33 @@ class CycleSummary:
             "proposals_applied": self.proposals_applied,
             "state_rebuilds": self.state_rebuilds,
             "chunks": self.chunks,
+            "stale_reevaluated": self.stale_reevaluated,
+            "workers": self.workers,
             "failed_participants": [failure.as_dict() for failure in self.failed_participants],
             "timings_seconds": {
                 name: round(value, 3) for name, value in self.timings_seconds.items()
             },
         }
+
+    def merge(self, other: CycleSummary) -> None:
+        """Add what another process of the same run did (backend.cycle.parallel);
+        timings add up to the processes' time together."""
+        for name in (
+            "participants_evaluated",
+            "participants_without_plan",
+            "journal_entries_created",
+            "payment_instructions_created",
+            "payment_amount_cents",
+            "alerts_raised",
+            "state_rebuilds",
+            "chunks",
+            "stale_reevaluated",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.failed_participants.extend(other.failed_participants)
+        self.failed_participants.sort(key=lambda failure: failure.participant_id)
+        for name, seconds in other.timings_seconds.items():
+            self._time(name, seconds)
 
     def _time(self, name: str, seconds: float) -> None:
         self.timings_seconds[name] = self.timings_seconds.get(name, 0.0) + seconds
@@ -167,10 +198,14 @@ def run_daily_cycle(
     chunk_size: int = CHUNK_SIZE_DEFAULT,
     debtor_iban: str | None = None,
     rebuild_state: bool = False,
+    workers: int | None = 1,
 ) -> CycleSummary:
     """Run the cycle for `today` for every active participant with a plan in force
-    (or only `participant_ids`). Commits per chunk; see the module docstring."""
+    (or only `participant_ids`). Commits per chunk; see the module docstring.
+    `workers`: processes that take chunks in turn (backend.cycle.parallel); None: two
+    where that can help, else one."""
     _check_chunk_size(chunk_size)
+    _check_workers(session_factory, workers)
     started = time.perf_counter()
     with transaction(session_factory) as session:
         run = CycleRun(run_date=today, status="running")
@@ -183,18 +218,19 @@ def run_daily_cycle(
         with transaction(session_factory) as session:
             debtor = _debtor_iban(session, debtor_iban)
             candidates = _candidates(session, today, participant_ids)
-        accounts = loading.AccountCache()
-        for start in range(0, len(candidates), chunk_size):
-            with _heap_frozen(), _locked(session_factory) as session:
-                _process_chunk(
-                    session,
-                    candidates[start : start + chunk_size],
-                    today=today,
-                    debtor_iban=debtor,
-                    accounts=accounts,
-                    summary=summary,
-                    rebuild_state=rebuild_state,
-                )
+        chunks = [
+            candidates[start : start + chunk_size]
+            for start in range(0, len(candidates), chunk_size)
+        ]
+        summary.workers = _workers(session_factory, workers, len(chunks))
+        _run_chunks(
+            session_factory,
+            chunks,
+            today=today,
+            debtor_iban=debtor,
+            summary=summary,
+            rebuild_state=rebuild_state,
+        )
         if participant_ids is None:
             # Ending participation (backend.ending): agreed ends whose date has come are
             # settled after the engine ran for them today.
@@ -244,6 +280,83 @@ def run_cycle_in_session(
         )
     summary._time("total", time.perf_counter() - started)
     return summary
+
+
+def _check_workers(session_factory: sessionmaker[Session], wanted: int | None) -> None:
+    if wanted is None:
+        return
+    if not 1 <= wanted <= WORKERS_MAX:
+        raise InvalidInput(f"workers must be 1 to {WORKERS_MAX}, not {wanted}")
+    if wanted > 1 and not parallel.workers_possible(session_factory):
+        raise InvalidInput(
+            "more than one worker needs a database another process can open "
+            "(not an in-memory SQLite database) and an operating system with fork"
+        )
+
+
+def _workers(session_factory: sessionmaker[Session], wanted: int | None, chunks: int) -> int:
+    if wanted is None:
+        return parallel.auto_workers(session_factory, chunks)
+    return max(1, min(wanted, chunks))
+
+
+def _run_chunks(
+    session_factory: sessionmaker[Session],
+    chunks: list[list[int]],
+    *,
+    today: dt.date,
+    debtor_iban: str,
+    summary: CycleSummary,
+    rebuild_state: bool,
+) -> None:
+    """Every chunk once: here under the lock, or in `summary.workers` processes."""
+    # What one process uses; a forked child gets fresh ones (`fresh`).
+    own: dict[str, Any] = {"summary": summary, "accounts": loading.AccountCache()}
+
+    def locked(factory: sessionmaker[Session], ids: Sequence[int]) -> None:
+        with _heap_frozen(), _locked(factory) as session:
+            _process_chunk(
+                session,
+                ids,
+                today=today,
+                debtor_iban=debtor_iban,
+                accounts=own["accounts"],
+                summary=own["summary"],
+                rebuild_state=rebuild_state,
+            )
+
+    if summary.workers == 1:
+        for ids in chunks:
+            locked(session_factory, ids)
+        return
+
+    def prepared(factory: sessionmaker[Session], ids: Sequence[int]) -> None:
+        with _heap_frozen():
+            process_chunk_prepared(
+                factory,
+                ids,
+                today=today,
+                debtor_iban=debtor_iban,
+                accounts=own["accounts"],
+                summary=own["summary"],
+                rebuild_state=rebuild_state,
+            )
+
+    def fresh() -> dict[str, Any]:
+        own["summary"] = CycleSummary(run_id=summary.run_id, run_date=today)
+        own["accounts"] = loading.AccountCache()
+        return own
+
+    parallel.run_chunks(
+        session_factory,
+        chunks,
+        workers=summary.workers,
+        run_chunk=prepared,
+        make_child_state=fresh,
+        child_result=lambda state: state["summary"],
+        merge_child_result=summary.merge,
+        run_chunk_locked=locked,
+    )
 
 
 @contextmanager
@@ -301,6 +414,20 @@ def _locked(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def _snapshot(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A read-only transaction that sees one moment of the database (SQLite: a deferred
+    transaction in WAL mode; PostgreSQL: REPEATABLE READ). Nothing is locked."""
+    session = session_factory()
+    try:
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
 def _debtor_iban(session: Session, wanted: str | None) -> str:
     """The municipality's account the payments are made from: the one given, or the
     first one registered."""
@@ -353,6 +480,90 @@ class _Decision:
     state_exists: bool
 
 
+@dataclass
+class _Loaded:
+    """Everything the engine needs for a chunk, read in one transaction."""
+
+    ids: list[int]  # the chunk's participants with a plan in force, sorted
+    bodies: dict[int, dict[str, Any]]
+    ledgers: dict[int, loading.ParticipantLedger]
+    states: dict[int, loading.StateRow]
+    rebuild: set[int]
+    found: dict[int, loading.EntriesAfter]
+    alert_keys: dict[int, set[str]]
+    confirmed: dict[int, list[tuple[str, dt.date]]]
+
+
+def _load(
+    session: Session,
+    participant_ids: Sequence[int],
+    *,
+    today: dt.date,
+    accounts: loading.AccountCache,
+    rebuild_state: bool,
+) -> _Loaded:
+    bodies = plan_bodies_in_force(session, participant_ids, today)
+    ids = sorted(bodies)
+    ledgers = loading.holdings_and_counts(session, ids)
+    states = loading.states(session, ids)
+    rebuild = {
+        participant_id
+        for participant_id in ids
+        if rebuild_state
+        or _needs_rebuild(states.get(participant_id), ledgers, participant_id, today)
+    }
+    accounts.load_participants(session, ids)
+    found = loading.entries_after(
+        session,
+        incremental_ids=[pid for pid in ids if pid not in rebuild],
+        rebuild_ids=sorted(rebuild),
+        accounts=accounts,
+    )
+    late = _needing_rebuild_after_all(session, found, rebuild)
+    if late:
+        rebuild |= late
+        found.update(
+            loading.entries_after(
+                session, incremental_ids=[], rebuild_ids=sorted(late), accounts=accounts
+            )
+        )
+    return _Loaded(
+        ids=ids,
+        bodies=bodies,
+        ledgers=ledgers,
+        states=states,
+        rebuild=rebuild,
+        found=found,
+        alert_keys=loading.rules_alert_keys(session, sorted(rebuild)),
+        # Zelfregie step 3: bills the participant confirmed paying themselves.
+        confirmed=self_payment.confirmations_for(session, ids, today),
+    )
+
+
+def _evaluate(loaded: _Loaded, today: dt.date) -> tuple[list[_Decision], list[ParticipantFailure]]:
+    decisions: list[_Decision] = []
+    failures: list[ParticipantFailure] = []
+    for participant_id in loaded.ids:
+        try:
+            decisions.append(
+                _decide(
+                    participant_id,
+                    loaded.bodies[participant_id],
+                    loaded.ledgers.get(participant_id, loading.ParticipantLedger()),
+                    loaded.states.get(participant_id),
+                    loaded.found[participant_id],
+                    loaded.alert_keys.get(participant_id, set()),
+                    rebuilt=participant_id in loaded.rebuild,
+                    today=today,
+                    confirmed=loaded.confirmed.get(participant_id, ()),
+                )
+            )
+        except Exception as error:  # one participant never stops the others
+            log.exception("cycle %s: participant %s could not be evaluated", today, participant_id)
+            failures.append(ParticipantFailure(participant_id, _describe(error)))
+    return decisions, failures
+
+
 def _process_chunk(
     session: Session,
     participant_ids: Sequence[int],
@@ -363,60 +574,97 @@ def _process_chunk(
     summary: CycleSummary,
     rebuild_state: bool,
 ) -> None:
-    failures: list[ParticipantFailure] = []
+    """Load, evaluate and write a chunk in the caller's (locked) transaction."""
     with _stopwatch(summary, "load"):
-        bodies = plan_bodies_in_force(session, participant_ids, today)
-        summary.participants_without_plan += len(participant_ids) - len(bodies)
-        ids = sorted(bodies)
-        ledgers = loading.holdings_and_counts(session, ids)
-        states = loading.states(session, ids)
-        rebuild = {
-            participant_id
-            for participant_id in ids
-            if rebuild_state
-            or _needs_rebuild(states.get(participant_id), ledgers, participant_id, today)
-        }
-        accounts.load_participants(session, ids)
-        found = loading.entries_after(
-            session,
-            incremental_ids=[pid for pid in ids if pid not in rebuild],
-            rebuild_ids=sorted(rebuild),
-            accounts=accounts,
+        loaded = _load(
+            session, participant_ids, today=today, accounts=accounts, rebuild_state=rebuild_state
         )
-        late = _needing_rebuild_after_all(session, found, rebuild)
-        if late:
-            rebuild |= late
-            found.update(
-                loading.entries_after(
-                    session, incremental_ids=[], rebuild_ids=sorted(late), accounts=accounts
-                )
-            )
-        alert_keys = loading.rules_alert_keys(session, sorted(rebuild))
-        # Zelfregie step 3: bills the participant confirmed paying themselves.
-        confirmed = self_payment.confirmations_for(session, ids, today)
-        summary.state_rebuilds += len(rebuild)
-    decisions: list[_Decision] = []
     with _stopwatch(summary, "evaluate"):
-        for participant_id in ids:
-            try:
-                decisions.append(
-                    _decide(
-                        participant_id,
-                        bodies[participant_id],
-                        ledgers.get(participant_id, loading.ParticipantLedger()),
-                        states.get(participant_id),
-                        found[participant_id],
-                        alert_keys.get(participant_id, set()),
-                        rebuilt=participant_id in rebuild,
-                        today=today,
-                        confirmed=confirmed.get(participant_id, ()),
-                    )
+        decisions, failures = _evaluate(loaded, today)
+    summary.participants_without_plan += len(participant_ids) - len(loaded.ids)
+    summary.state_rebuilds += len(loaded.rebuild)
+    _write_chunk(
+        session,
+        loaded.ids,
+        decisions,
+        failures,
+        today=today,
+        debtor_iban=debtor_iban,
+        summary=summary,
+    )
+
+
+def process_chunk_prepared(
+    session_factory: sessionmaker[Session],
+    participant_ids: Sequence[int],
+    *,
+    today: dt.date,
+    debtor_iban: str,
+    accounts: loading.AccountCache,
+    summary: CycleSummary,
+    rebuild_state: bool,
+) -> None:
+    """A chunk loaded and evaluated outside the cycle lock, written under it, so that
+    another process can write its chunk meanwhile (backend.cycle.parallel).
+
+    The load is one snapshot; before writing, under the lock, `snapshot.changed_since`
+    names the chunk's participants whose inputs changed since that snapshot (a new
+    posting, plan version or self-payment confirmation, a cycle_state another cycle
+    wrote). Those are loaded and evaluated again under the lock, so what is written is
+    decided on what the lock holder sees, as in `_process_chunk`."""
+    with _stopwatch(summary, "load"), _snapshot(session_factory) as session:
+        marks = snapshot.high_water_marks(session)
+        loaded = _load(
+            session, participant_ids, today=today, accounts=accounts, rebuild_state=rebuild_state
+        )
+    with _stopwatch(summary, "evaluate"):
+        decisions, failures = _evaluate(loaded, today)
+    waiting = time.perf_counter()
+    with _locked(session_factory) as session:
+        summary._time("lock_wait", time.perf_counter() - waiting)
+        with _stopwatch(summary, "check"):
+            stale = snapshot.changed_since(session, marks, participant_ids, loaded.states)
+        if stale:
+            log.info("cycle %s: %d participants changed while evaluated", today, len(stale))
+            with _stopwatch(summary, "load"):
+                again = _load(
+                    session,
+                    sorted(stale),
+                    today=today,
+                    accounts=accounts,
+                    rebuild_state=rebuild_state,
                 )
-            except Exception as error:  # one participant never stops the others
-                log.exception(
-                    "cycle %s: participant %s could not be evaluated", today, participant_id
-                )
-                failures.append(ParticipantFailure(participant_id, _describe(error)))
+            with _stopwatch(summary, "evaluate"):
+                redone, refailed = _evaluate(again, today)
+            decisions = [d for d in decisions if d.participant_id not in stale] + redone
+            failures = [f for f in failures if f.participant_id not in stale] + refailed
+            loaded.ids = sorted({*loaded.ids} - stale | {*again.ids})
+            loaded.rebuild = (loaded.rebuild - stale) | again.rebuild
+            summary.stale_reevaluated += len(stale)
+        summary.participants_without_plan += len(participant_ids) - len(loaded.ids)
+        summary.state_rebuilds += len(loaded.rebuild)
+        _write_chunk(
+            session,
+            loaded.ids,
+            sorted(decisions, key=lambda decision: decision.participant_id),
+            failures,
+            today=today,
+            debtor_iban=debtor_iban,
+            summary=summary,
+        )
+
+
+def _write_chunk(
+    session: Session,
+    ids: Sequence[int],
+    decisions: list[_Decision],
+    failures: list[ParticipantFailure],
+    *,
+    today: dt.date,
+    debtor_iban: str,
+    summary: CycleSummary,
+) -> None:
+    """All decisions in one bulk write; when that fails, participant by participant."""
     with _stopwatch(summary, "write"):
         try:
             with session.begin_nested():

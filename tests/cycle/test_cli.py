@@ -27,6 +27,8 @@ SUMMARY_KEYS = {
     "payment_instructions_created",
     "payment_amount_cents",
     "alerts_raised",
+    "stale_reevaluated",
+    "workers",
     "proposals_applied",
     "state_rebuilds",
     "chunks",
@@ -69,3 +71,27 @@ def test_cycle_run_json(cli: CliRunner, session_factory: sessionmaker[Session]) 
     bad = cli.invoke(main, ["cycle", "run", "--date", "26-10-2026"])
     assert bad.exit_code == 2
     assert "is not a date like" in bad.output
+
+
+def test_cycle_run_in_two_processes(cli: CliRunner, session_factory: sessionmaker[Session]) -> None:
+    with transaction(session_factory, write=True) as session:
+        municipality(session)
+        give_plans(session, add_participants(session, 3))
+    result = cli.invoke(
+        main, ["cycle", "run", "--date", "2026-10-26", "--chunk-size", "1", "--workers", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "3 participants evaluated" in result.output
+    assert "2 processes shared 3 chunks; 0 participants changed meanwhile" in result.output
+
+
+@pytest.mark.parametrize("workers", ["many", "0"])
+def test_cycle_run_refuses_a_wrong_number_of_processes(cli: CliRunner, workers: str) -> None:
+    result = cli.invoke(main, ["cycle", "run", "--date", "2026-10-26", "--workers", workers])
+    assert result.exit_code == 2
+    expected = (
+        "'many' is not a number of processes or 'auto'"
+        if workers == "many"
+        else "workers must be 1 to 8, not 0"
+    )
+    assert expected in result.output
