@@ -13,10 +13,9 @@ Why this is safe:
   twice pay nothing twice.
 - A chunk a child took but did not report written (the child was killed, ran out of
   memory or raised) is run again by the parent under the lock, after the child ended.
-- Only where ``fork`` exists (Linux). The child builds its own engine from the URL,
-  never touches the parent's connections and ends with ``os._exit`` (no finalizer
-  closes a connection it inherited). Only for databases another process can open:
-  not an in-memory SQLite database.
+- Only where ``fork`` exists (Linux). The parent closes its idle connections before
+  forking; the child builds its own engine from the URL and ends with ``os._exit``.
+  Only for databases another process can open: not an in-memory SQLite database.
 """
 
 from __future__ import annotations
@@ -85,6 +84,10 @@ def run_chunks(
     counter: Synchronized[int] = context.Value("l", 0)
     slots = context.Array("b", len(chunks))
     url = _url(session_factory)
+    # No open connection crosses the fork: SQLite keeps per-process state about the
+    # files it has open (its locks are not inherited), and a PostgreSQL socket must
+    # have one owner. The pool opens new ones here as needed.
+    session_factory.kw["bind"].dispose()
     children: list[tuple[Any, Connection]] = []
     for _ in range(workers - 1):
         receiving, sending = context.Pipe(duplex=False)
