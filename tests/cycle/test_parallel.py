@@ -14,9 +14,11 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.access.roles import Role
+from backend.access.users import create_user
 from backend.cycle import CycleSummary, run_daily_cycle
 from backend.cycle import service as cycle_service
 from backend.cycle import snapshot as cycle_snapshot
@@ -31,7 +33,9 @@ from backend.models import (
     LedgerAccount,
     PaymentInstruction,
     PostingRecord,
+    SelfPaymentConfirmation,
 )
+from backend.plans import store_plan_version
 from rules import Plan
 from tests.cycle.support import (
     PLAN_START,
@@ -324,3 +328,56 @@ def test_wrong_worker_counts_are_refused_before_anything_is_written(
         assert session.scalars(select(CycleRun)).all() == []
         assert session.scalars(select(JournalEntryRecord.id)).all() != []  # the advances only
         assert session.scalars(select(PaymentInstruction.id)).all() == []
+
+
+def test_the_check_names_exactly_the_participants_whose_inputs_changed(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Each input the cycle loads, changed for one participant after the snapshot,
+    names that participant and nobody else; an unchanged chunk names nobody."""
+    plans = _people(session_factory)
+    run_days(session_factory, plans, PLAN_START, PAYDAY - dt.timedelta(days=1), chunk_size=CHUNK)
+    booked, new_plan, confirmed, cached, untouched = sorted(plans)[:5]
+    with transaction(session_factory) as session:
+        marks = cycle_snapshot.high_water_marks(session)
+        states = cycle_service.loading.states(session, sorted(plans))
+        assert cycle_snapshot.changed_since(session, marks, sorted(plans), states) == set()
+    with transaction(session_factory, write=True) as session:
+        post_entries(
+            session,
+            [e for e in incomes_on(plans, PAYDAY) if f":{booked}:uitkering:" in e.idempotency_key],
+            created_by="bank-import",
+        )
+        body = plans[new_plan].model_dump(mode="json")
+        body.update(version=2, effective_from=PAYDAY.isoformat())
+        store_plan_version(session, Plan.model_validate(body), created_by="test", source="test")
+        user = create_user(
+            session,
+            username="fenna",
+            display_name="Fenna",
+            roles=[Role.CASEWORKER],
+            password_hash=None,
+            external_subject="oidc-fenna",
+        )
+        session.add(
+            SelfPaymentConfirmation(
+                participant_id=confirmed,
+                agreement_id="huur",
+                due_date=dt.date(2026, 12, 1),
+                confirmed_by=user.id,
+                confirmed_party="caseworker",
+            )
+        )
+        session.execute(
+            update(CycleState)
+            .where(CycleState.participant_id == cached)
+            .values(as_of=PAYDAY)  # as a second cycle for the same chunk leaves it
+        )
+    with transaction(session_factory) as session:
+        assert cycle_snapshot.changed_since(session, marks, sorted(plans), states) == {
+            booked,
+            new_plan,
+            confirmed,
+            cached,
+        }
+        assert untouched not in cycle_snapshot.changed_since(session, marks, [untouched], states)
