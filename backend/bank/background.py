@@ -44,6 +44,7 @@ from backend.bank.camt053 import read_camt053
 from backend.bank.errors import StatementError
 from backend.bank.statement import BOOKED, BankEntry, Statement
 from backend.bank.xml_safety import StatementSource
+from backend.collector import collector_paused
 
 PIPELINE_MIN_BYTES = 8 * 1024 * 1024
 """With ``auto``: files from this size on (about 12,000 entries) with more than one
@@ -228,7 +229,8 @@ class BackgroundReader:
             if data is None:
                 self._finished = True
                 raise ReadFailed(None)
-            kind, payload = pickle.loads(data)  # noqa: S301 (our own child, a private pipe)
+            with collector_paused():  # 2,000 entries: see backend.collector
+                kind, payload = pickle.loads(data)  # noqa: S301 (our own child, a private pipe)
             if kind == _ENTRIES:
                 entries.extend(payload)
                 continue

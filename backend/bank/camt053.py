@@ -43,6 +43,7 @@ from backend.bank.xml_safety import (
     split_tag,
     xml_syntax_error,
 )
+from backend.collector import collector_paused
 from ledger import AMOUNT_CENTS_MAX, Money, MoneyError
 
 NAMESPACES: dict[StatementFormat, str] = {
@@ -104,7 +105,7 @@ def read_camt053(
     reader = _CamtReader(version, source.filename, on_entry, on_statement)
     tag_document = f"{{{NAMESPACES[version]}}}Document"
     document_complete = False
-    with source.open() as stream:
+    with collector_paused(), source.open() as stream:
         try:
             for _event, element in iterparse_hardened(
                 stream, tag=[reader.tag_entry, reader.tag_statement, tag_document], schema=schema

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import operator
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -65,6 +66,9 @@ class TransactionDetails:
     """``RtrInf/Rsn/Cd`` (or ``Rsn/Prtry``): AC04, AM04, MD07, RR01, ..."""
     return_additional_info: str | None
 
+    def __reduce__(self) -> tuple[type[TransactionDetails], tuple[object, ...]]:
+        return (TransactionDetails, _TRANSACTION_VALUES(self))
+
 
 @dataclass(frozen=True, slots=True)
 class BankEntry:
@@ -113,6 +117,12 @@ class BankEntry:
     """1 for the first entry in this statement with the same base key, 2 for the next, ..."""
     line: int | None = field(default=None, compare=False)
     """Source line of the entry, for messages; not part of the entry's identity."""
+
+    def __reduce__(self) -> tuple[type[BankEntry], tuple[object, ...]]:
+        # Pickled as the class called with its values (the reading process sends every
+        # entry, backend.bank.background): the dataclass default looks the fields up and
+        # sets them one by one in Python, ~5 µs per entry on each side.
+        return (BankEntry, _ENTRY_VALUES(self))
 
     @property
     def signed_cents(self) -> int:
@@ -176,6 +186,11 @@ class BankEntry:
             self.end_to_end_id or "",
         )
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+_TRANSACTION_VALUES = operator.attrgetter(*(item.name for item in fields(TransactionDetails)))
+_ENTRY_VALUES = operator.attrgetter(*(item.name for item in fields(BankEntry)))
+"""Every field's value, in the order the class takes them."""
 
 
 def _key_part(text: str) -> str:

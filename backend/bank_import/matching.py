@@ -69,11 +69,16 @@ class MatchResult:
     """Why the entry went to suspense (empty for a match), for finance."""
 
 
+_Candidate = tuple[IncomeExpectation, dt.date, dt.date | None, int, int, tuple[str, ...]]
+"""An expectation with what matching reads of it: effective from, until, expected
+amount, tolerance, normalised search terms."""
+
+
 class ExpectationIndex:
     """The income expectations of a statement's payers, for matching without queries."""
 
     def __init__(self, by_payer: Mapping[str, Sequence[IncomeExpectation]]) -> None:
-        self._by_payer: dict[str, tuple[list[int], list[IncomeExpectation], int]] = {}
+        self._by_payer: dict[str, tuple[list[int], list[_Candidate], int]] = {}
         for iban, expectations in by_payer.items():
             ordered = sorted(
                 expectations,
@@ -88,12 +93,24 @@ class ExpectationIndex:
                 continue
             amounts = [item.expected_amount_cents for item in ordered]
             tolerance_max = max(item.tolerance_cents for item in ordered)
-            self._by_payer[iban] = (amounts, ordered, tolerance_max)
+            candidates = [
+                (
+                    item,
+                    item.effective_from,
+                    item.effective_until,
+                    item.expected_amount_cents,
+                    item.tolerance_cents,
+                    tuple(normalise_term(term) for term in item.search_terms),
+                )
+                for item in ordered
+            ]
+            self._by_payer[iban] = (amounts, candidates, tolerance_max)
+        self._in_force_on: dict[tuple[str, dt.date], bool] = {}
 
     def expectations_of(self, payer_iban: str | None) -> list[IncomeExpectation]:
         if not payer_iban or payer_iban not in self._by_payer:
             return []
-        return list(self._by_payer[payer_iban][1])
+        return [candidate[0] for candidate in self._by_payer[payer_iban][1]]
 
     def match(
         self,
@@ -108,26 +125,31 @@ class ExpectationIndex:
         found = self._by_payer.get(payer_iban)
         if found is None:
             return MatchResult(None, None, 0, "no income agreement has this payer IBAN")
-        amounts, ordered, tolerance_max = found
+        amounts, candidates, tolerance_max = found
         start = bisect.bisect_left(amounts, amount_cents - tolerance_max)
         end = bisect.bisect_right(amounts, amount_cents + tolerance_max)
-        stage_counts = {"in_force": 0, "amount": 0, "terms": 0}
+        amount_fits = terms_fit = 0
         matches: list[tuple[IncomeExpectation, dt.date]] = []
-        for expectation in ordered[start:end]:
-            if not expectation.in_force_on(booking_date):
+        # A payer of many participants (benefits) has tens of agreements near every
+        # amount: the checks of `amount_matches`, `in_force_on` and `terms_found` are
+        # written out on the values taken once per statement (the same rules; the
+        # amount first, as it rules out most).
+        for expectation, first_day, until, expected_cents, tolerance, terms in candidates[
+            start:end
+        ]:
+            if abs(amount_cents - expected_cents) > tolerance:
                 continue
-            stage_counts["in_force"] += 1
-            if not expectation.amount_matches(amount_cents):
+            if booking_date < first_day or (until is not None and booking_date >= until):
                 continue
-            stage_counts["amount"] += 1
-            present, total = terms_found(expectation, text_normalised)
-            if present < total:
-                continue
-            stage_counts["terms"] += 1
-            expected = expectation.expected_date_for(booking_date)
-            if expected is None:
-                continue
-            matches.append((expectation, expected))
+            amount_fits += 1
+            for term in terms:  # every term, conjunctive (an empty term is never found)
+                if not term or term not in text_normalised:
+                    break
+            else:
+                terms_fit += 1
+                expected = expectation.expected_date_for(booking_date)
+                if expected is not None:
+                    matches.append((expectation, expected))
         if len(matches) == 1:
             expectation, expected = matches[0]
             return MatchResult(expectation, expected, 1, "")
@@ -138,15 +160,26 @@ class ExpectationIndex:
             return MatchResult(
                 None, None, len(matches), f"{len(matches)} income agreements match ({who})"[:300]
             )
-        if stage_counts["terms"]:
+        if terms_fit:
             reason = "the amount fits, but the date is outside the agreement's window"
-        elif stage_counts["amount"]:
+        elif amount_fits:
             reason = "the amount fits, but the search terms are not in the description"
-        elif stage_counts["in_force"] or any(item.in_force_on(booking_date) for item in ordered):
+        elif self._payer_in_force(payer_iban, candidates, booking_date):
             reason = "the payer is known, but no agreement expects this amount"
         else:
             reason = "the payer's agreements are not in force on the booking date"
         return MatchResult(None, None, 0, reason)
+
+    def _payer_in_force(
+        self, payer_iban: str, candidates: Sequence[_Candidate], day: dt.date
+    ) -> bool:
+        """Whether any agreement of the payer is in force that day (remembered per payer
+        and day: a statement has many credits the payer's agreements do not explain)."""
+        key = (payer_iban, day)
+        found = self._in_force_on.get(key)
+        if found is None:
+            found = self._in_force_on[key] = any(item[0].in_force_on(day) for item in candidates)
+        return found
 
 
 # ---------------------------------------------------------------------- suggestions

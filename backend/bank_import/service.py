@@ -38,9 +38,11 @@ the caller rolls back, so a refused file writes nothing):
    - everything else → `bank ↔ suspense`. An unknown debit books bank −X / suspense +X
      (suspense then holds a negative amount: money that left without a reason we
      know) and raises an alert for finance, one per statement.
-   Lookups are prefetched per statement (known keys per 900, our payments by
-   EndToEndId and PmtInfId, income expectations of every payer IBAN in one query);
-   only entries that really settle or return a payment call the payments hooks.
+   Lookups are prefetched per statement (known keys, our payments by EndToEndId and
+   PmtInfId, straight to the driver; the income expectations of every payer IBAN in
+   one query, once per file when its statements are known up front); only entries
+   that really settle or return a payment call the payments hooks. The garbage
+   collector pauses while a chunk is booked.
 """
 
 from __future__ import annotations
@@ -48,9 +50,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import operator
 import os
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,16 +86,15 @@ from backend.bank_import.texts import (
     suspense_credit_explanation,
     suspense_debit_explanation,
 )
+from backend.collector import collector_paused
 from backend.errors import InvalidInput
 from backend.ledger_store import post_entries
-from backend.ledger_store.driver import insert_rows
+from backend.ledger_store.driver import insert_rows, select_in
 from backend.models import (
     BankEntryRecord,
     BankStatementRecord,
     LedgerAccount,
     MunicipalBankAccount,
-    PaymentBatch,
-    PaymentInstruction,
     PostingRecord,
 )
 from backend.models.bank_import import DEDUP_KEY_LENGTH_MAX
@@ -108,7 +107,7 @@ from backend.payments import (
     settle_batch_booking,
     settle_by_end_to_end_id,
 )
-from backend.plans import income_expectations_for_payers
+from backend.plans import IncomeExpectation, income_expectations_for_payers
 from ledger import AMOUNT_CENTS_MAX, AccountKind, AccountRef, JournalEntry, Posting
 from ledger.journal import IDEMPOTENCY_KEY_LENGTH_MAX
 from rules import REASON_INCOME_MATCHED, income_metadata
@@ -117,7 +116,6 @@ from rules.state import META_AGREEMENT_ID, META_EXPECTED_DATE
 _BANK_ENTRY_TABLE = cast(Table, BankEntryRecord.__table__)
 ENTRIES_PER_CHUNK = 5_000
 ANALYZE_AFTER_NEW_ENTRIES = 10_000
-KEYS_PER_QUERY = 900
 ENTRIES_PER_STATEMENT_MAX = 2_000_000
 IMPORTED_BY_LENGTH_MAX = 100
 REASON_SUSPENSE = "bank.suspense"
@@ -281,6 +279,7 @@ def import_statements(
         raise InvalidInput(f"imported_by must be 1 to {IMPORTED_BY_LENGTH_MAX} characters")
     file_import = _FileImport(session, filename, file_sha256, by)
     file_import.accounts = _lock_accounts(session, statements)
+    file_import.incomes = _FileExpectations.of(statements)
     for statement in statements:
         file_import.add(statement)
     return file_import.finish()
@@ -295,13 +294,14 @@ class _FileImport:
         self.report = ImportReport(filename=filename, file_sha256=file_sha256)
         self.accounts: dict[str, int] = {}
         self.seen: dict[str, str] = {}  # keys of this file's earlier statements -> fingerprint
+        self.incomes = _FileExpectations()  # no horizon: each statement reads its window
         self.analysed_at = 0
 
     def add(self, statement: Statement) -> None:
         report = self.report
         report.statements.append(
             _StatementImport(
-                self.session, statement, self.accounts, report, self.by, self.seen
+                self.session, statement, self.accounts, report, self.by, self.seen, self.incomes
             ).run()
         )
         # After each statement, not only at the end: a year's file of a large city is
@@ -339,6 +339,7 @@ def _import_while_reading(
         savepoint = session.begin_nested()
         try:
             file_import = _FileImport(session, source.filename, file_sha256, imported_by)
+            file_import.incomes = _FileExpectations(open_ended=True)
             for statement in reader:
                 received.append(statement)
                 file_import.accounts.update(_lock_accounts(session, [statement]))
@@ -427,9 +428,20 @@ def _lock_accounts(session: Session, statements: Sequence[Statement]) -> dict[st
 # ---------------------------------------------------------------------- one statement
 
 
-@dataclass(frozen=True, slots=True)
-class _Known:
-    fingerprint: str
+@dataclass(slots=True)
+class _Outcome:
+    """What booking one entry decided: the status columns of its `bank_entry` row."""
+
+    dedup_key: str
+    status: str = "suspense"
+    status_reason: str | None = None
+    participant_id: int | None = None
+    agreement_id: str | None = None
+    journal_entry_key: str | None = None
+    payment_instruction_count: int = 0
+
+
+_CREDIT_DEBIT = {direction: direction.value for direction in CreditDebit}
 
 
 def _entry_element(statement: Statement, entry: BankEntry) -> str:
@@ -464,6 +476,9 @@ def journal_key(dedup_key: str) -> str:
     return f"{KEY_PREFIX}sha256:{hashlib.sha256(dedup_key.encode()).hexdigest()}"
 
 
+_KNOWN_ENTRIES = "SELECT dedup_key, fingerprint FROM bank_entry WHERE dedup_key {in}"
+
+
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -482,6 +497,7 @@ class _StatementImport:
         report: ImportReport,
         imported_by: str,
         seen: dict[str, str],
+        incomes: _FileExpectations,
     ) -> None:
         assert statement.account_iban is not None  # checked by _lock_accounts
         self.session = session
@@ -491,6 +507,7 @@ class _StatementImport:
         self.file_report = report
         self.imported_by = imported_by
         self.seen = seen
+        self.incomes = incomes
         self.report = StatementReport(
             statement_id=statement.statement_id,
             account=self.iban,
@@ -598,6 +615,7 @@ class _StatementImport:
         self.session.add(record)
         self.session.flush()
         self.record = record
+        self.record_id: int = record.id  # read per entry row: not through the ORM attribute
         self.report.statement_row_id = record.id
         self.report.gap_cents = record.gap_cents
         self.report.new_entries = len(new_entries)
@@ -659,14 +677,11 @@ class _StatementImport:
         """New entries, and how many are duplicates. Refuses a reused key (conflict)."""
         statement = self.statement
         keys = [self.keys[id(entry)] for entry in statement.entries]
-        known: dict[str, str] = {}
-        for chunk in _chunks(keys, KEYS_PER_QUERY):
-            for key, fingerprint in self.session.execute(
-                select(BankEntryRecord.dedup_key, BankEntryRecord.fingerprint).where(
-                    BankEntryRecord.dedup_key.in_(chunk)
-                )
-            ):
-                known[key] = fingerprint
+        if self.session.autoflush:  # the lookup goes to the driver, past the ORM's autoflush
+            self.session.flush()
+        # Straight to the driver (one `= ANY` query on PostgreSQL): through the ORM each
+        # of the keys was bound and processed one by one.
+        known: dict[str, str] = dict(select_in(self.session.connection(), _KNOWN_ENTRIES, keys))
         new: list[BankEntry] = []
         duplicates = 0
         conflicts: list[BankEntry] = []
@@ -763,26 +778,44 @@ class _StatementImport:
     def _book(self, entries: Sequence[BankEntry]) -> None:
         if not entries:
             return
-        lookups = _Lookups.load(self.session, entries)
+        with collector_paused():
+            lookups = _Lookups.load(self.session, entries, self.incomes)
         sequence_of = {id(entry): index for index, entry in enumerate(self.statement.entries, 1)}
         for chunk in _chunks(entries, ENTRIES_PER_CHUNK):
-            journal: list[JournalEntry] = []
-            rows: list[dict[str, Any]] = []
-            now = utcnow()
-            for entry in chunk:
-                row = self._row(entry, sequence_of[id(entry)], now)
-                self._handle(entry, row, lookups, journal)
-                rows.append(row)
-            if journal:
-                posted = post_entries(self.session, journal, created_by=self.imported_by)
-                self.report.journal_entries_created += sum(1 for item in posted if item.created)
-                # Incomes matched now resolve their missing-income alerts (issue 8).
-                resolve_income_missing(
-                    self.session, _incomes_received(journal), resolved_by="bankimport"
-                )
-            insert_bank_entries(self.session.connection(), rows)
+            with collector_paused():
+                self._book_chunk(chunk, sequence_of, lookups)
 
-    def _row(self, entry: BankEntry, sequence: int, now: dt.datetime) -> dict[str, Any]:
+    def _book_chunk(
+        self, chunk: Sequence[BankEntry], sequence_of: dict[int, int], lookups: _Lookups
+    ) -> None:
+        journal: list[JournalEntry] = []
+        rows: list[tuple[Any, ...]] = []
+        now = utcnow()
+        keys, fingerprints = self.keys, self.fingerprints
+        for entry in chunk:
+            ident = id(entry)
+            outcome = _Outcome(keys[ident])
+            self._handle(entry, outcome, lookups, journal)
+            rows.append(self._row(entry, sequence_of[ident], fingerprints[ident], outcome, now))
+        if journal:
+            posted = post_entries(self.session, journal, created_by=self.imported_by)
+            self.report.journal_entries_created += sum(1 for item in posted if item.created)
+            # Incomes matched now resolve their missing-income alerts (issue 8).
+            resolve_income_missing(
+                self.session, _incomes_received(journal), resolved_by="bankimport"
+            )
+        insert_bank_entries(self.session.connection(), rows)
+
+    def _row(
+        self,
+        entry: BankEntry,
+        sequence: int,
+        fingerprint: str,
+        outcome: _Outcome,
+        now: dt.datetime,
+    ) -> tuple[Any, ...]:
+        """The entry's `bank_entry` row, in `BANK_ENTRY_COLUMNS` order (a tuple built
+        once: a dict per row, updated and taken apart again, cost more)."""
         assert entry.booking_date is not None  # booked entries always have one
         transactions = None
         if len(entry.transactions) > 1 or entry.batch_payment_information_id:
@@ -810,82 +843,78 @@ class _StatementImport:
         batch_id = entry.batch_payment_information_id
         reason_code = entry.return_reason_code
         code = entry.bank_transaction_code
-        return {
-            "statement_id": self.record.id,
-            "sequence": sequence,
-            "account_iban": self.iban,
-            "dedup_key": self.keys[id(entry)],
-            "fingerprint": self.fingerprints[id(entry)],
-            "amount_cents": entry.amount_cents,
-            "credit_debit": entry.credit_debit.value,
-            "booking_date": entry.booking_date,
-            "value_date": entry.value_date,
-            "bank_reference": reference[:140] if reference else reference,
-            "counterparty_name": name[:140] if name else name,
-            "counterparty_iban": iban[:34] if iban else iban,
-            "counterparty_account": account[:70] if account else account,
-            "counterparty_bic": bic[:11] if bic else bic,
-            "remittance_unstructured": entry.remittance_unstructured,
-            "creditor_reference": creditor_reference[:140]
-            if creditor_reference
-            else creditor_reference,
-            "end_to_end_id": end_to_end_id[:140] if end_to_end_id else end_to_end_id,
-            "batch_payment_information_id": batch_id[:140] if batch_id else batch_id,
-            "batch_transaction_count": entry.batch_transaction_count,
-            "transactions": transactions,
-            "reversal": entry.reversal,
-            "return_reason_code": reason_code[:35] if reason_code else reason_code,
-            "bank_transaction_code": code[:70] if code else code,
-            "additional_info": entry.additional_info,
-            "source_line": entry.line,
-            "status": "suspense",
-            "status_reason": None,
-            "participant_id": None,
-            "agreement_id": None,
-            "journal_entry_key": None,
-            "payment_instruction_count": 0,
-            "imported_at": now,
-        }
+        return (
+            self.record_id,  # statement_id
+            sequence,
+            self.iban,  # account_iban
+            outcome.dedup_key,
+            fingerprint,
+            entry.amount_cents,
+            _CREDIT_DEBIT[entry.credit_debit],
+            entry.booking_date,
+            entry.value_date,
+            reference[:140] if reference else reference,  # bank_reference
+            name[:140] if name else name,  # counterparty_name
+            iban[:34] if iban else iban,  # counterparty_iban
+            account[:70] if account else account,  # counterparty_account
+            bic[:11] if bic else bic,  # counterparty_bic
+            entry.remittance_unstructured,
+            creditor_reference[:140] if creditor_reference else creditor_reference,
+            end_to_end_id[:140] if end_to_end_id else end_to_end_id,
+            batch_id[:140] if batch_id else batch_id,  # batch_payment_information_id
+            entry.batch_transaction_count,
+            transactions,
+            entry.reversal,
+            reason_code[:35] if reason_code else reason_code,  # return_reason_code
+            code[:70] if code else code,  # bank_transaction_code
+            entry.additional_info,
+            entry.line,  # source_line
+            outcome.status,
+            outcome.status_reason,
+            outcome.participant_id,
+            outcome.agreement_id,
+            outcome.journal_entry_key,
+            outcome.payment_instruction_count,
+            now,  # imported_at
+        )
 
     def _handle(
         self,
         entry: BankEntry,
-        row: dict[str, Any],
+        outcome: _Outcome,
         lookups: _Lookups,
         journal: list[JournalEntry],
     ) -> None:
         if entry.amount_cents == 0:
-            row.update(status="ignored", status_reason="the bank booked an amount of zero")
+            outcome.status = "ignored"
+            outcome.status_reason = "the bank booked an amount of zero"
             self.report.ignored_entries += 1
             return
         if entry.credit_debit is CreditDebit.CREDIT:
             if entry.return_reason_code or entry.reversal:
-                self._return(entry, row, lookups, journal)
+                self._return(entry, outcome, lookups, journal)
                 return
-            self._income(entry, row, lookups, journal)
+            self._income(entry, outcome, lookups, journal)
             return
         if entry.reversal:
             self._suspense(
-                entry, row, journal, "the bank reversed an earlier credit (reversal indicator)"
+                entry, outcome, journal, "the bank reversed an earlier credit (reversal indicator)"
             )
             return
-        self._settle(entry, row, lookups, journal)
+        self._settle(entry, outcome, lookups, journal)
 
     def _apply_payment(
-        self, entry: BankEntry, row: dict[str, Any], result: SettlementResult, status: str
+        self, entry: BankEntry, outcome: _Outcome, result: SettlementResult, status: str
     ) -> None:
         keys = result.journal_entry_keys or tuple(
             f"payments:{'settle' if status == 'settled' else 'return'}:{e2e}"
             for e2e in ([entry.end_to_end_id] if entry.end_to_end_id else [])
         )
-        row.update(
-            status=status,
-            journal_entry_key=keys[0] if keys else None,
-            payment_instruction_count=len(result.instruction_ids),
-            status_reason=(
-                f"{status} {len(result.instruction_ids)} payment(s)"
-                + (" (applied before)" if result.replayed else "")
-            ),
+        outcome.status = status
+        outcome.journal_entry_key = keys[0] if keys else None
+        outcome.payment_instruction_count = len(result.instruction_ids)
+        outcome.status_reason = f"{status} {len(result.instruction_ids)} payment(s)" + (
+            " (applied before)" if result.replayed else ""
         )
         self.report.journal_entries_created += result.entries_created
         self.report.alerts_raised += result.alerts_raised
@@ -897,7 +926,7 @@ class _StatementImport:
     def _settle(
         self,
         entry: BankEntry,
-        row: dict[str, Any],
+        outcome: _Outcome,
         lookups: _Lookups,
         journal: list[JournalEntry],
     ) -> None:
@@ -918,13 +947,13 @@ class _StatementImport:
                 except PaymentMatchError as error:
                     reasons.append(f"batch {batch_id}: {error.detail}")
                 else:
-                    self._apply_payment(entry, row, result, "settled")
+                    self._apply_payment(entry, outcome, result, "settled")
                     return
             else:
                 reasons.append(f"no payment batch has PmtInfId {batch_id!r}")
             settled = self._settle_transactions(entry, lookups, reasons)
             if settled is not None:
-                self._apply_payment(entry, row, settled, "settled")
+                self._apply_payment(entry, outcome, settled, "settled")
                 return
         elif entry.end_to_end_id and entry.end_to_end_id in lookups.instructions:
             try:
@@ -939,18 +968,18 @@ class _StatementImport:
             except PaymentMatchError as error:
                 reasons.append(error.detail)
             else:
-                self._apply_payment(entry, row, result, "settled")
+                self._apply_payment(entry, outcome, result, "settled")
                 return
         elif entry.end_to_end_id:
             reasons.append(f"no payment has EndToEndId {entry.end_to_end_id!r}")
         elif len(entry.transactions) > 1:
             settled = self._settle_transactions(entry, lookups, reasons)
             if settled is not None:
-                self._apply_payment(entry, row, settled, "settled")
+                self._apply_payment(entry, outcome, settled, "settled")
                 return
         else:
             reasons.append("the debit names no EndToEndId or batch of ours")
-        self._suspense(entry, row, journal, "; ".join(reasons))
+        self._suspense(entry, outcome, journal, "; ".join(reasons))
 
     def _settle_transactions(
         self, entry: BankEntry, lookups: _Lookups, reasons: list[str]
@@ -999,7 +1028,7 @@ class _StatementImport:
     def _return(
         self,
         entry: BankEntry,
-        row: dict[str, Any],
+        outcome: _Outcome,
         lookups: _Lookups,
         journal: list[JournalEntry],
     ) -> None:
@@ -1019,19 +1048,19 @@ class _StatementImport:
             except PaymentMatchError as error:
                 reason = f"return of {e2e}: {error.detail}"
             else:
-                self._apply_payment(entry, row, result, "returned")
+                self._apply_payment(entry, outcome, result, "returned")
                 return
         elif e2e:
             reason = f"a returned payment, but no payment of ours has EndToEndId {e2e!r}"
         else:
             reason = "a returned payment without EndToEndId"
         self.unknown_returns.append((entry.amount_cents, reason))
-        self._suspense(entry, row, journal, reason, alert=False)
+        self._suspense(entry, outcome, journal, reason, alert=False)
 
     def _income(
         self,
         entry: BankEntry,
-        row: dict[str, Any],
+        outcome: _Outcome,
         lookups: _Lookups,
         journal: list[JournalEntry],
     ) -> None:
@@ -1043,10 +1072,10 @@ class _StatementImport:
             text_normalised=searchable_text(entry),
         )
         if result.expectation is None or result.expected_date is None:
-            self._suspense(entry, row, journal, result.reason)
+            self._suspense(entry, outcome, journal, result.reason)
             return
         expectation = result.expectation
-        key = journal_key(self.keys[id(entry)])
+        key = journal_key(outcome.dedup_key)
         explanation, explanation_en = income_explanation(
             expectation, result.expected_date, entry.booking_date
         )
@@ -1069,19 +1098,17 @@ class _StatementImport:
                 metadata=income_metadata(expectation.agreement_id, result.expected_date),
             )
         )
-        row.update(
-            status="matched_income",
-            status_reason=None,
-            participant_id=expectation.participant_id,
-            agreement_id=expectation.agreement_id,
-            journal_entry_key=key,
-        )
+        outcome.status = "matched_income"
+        outcome.status_reason = None
+        outcome.participant_id = expectation.participant_id
+        outcome.agreement_id = expectation.agreement_id
+        outcome.journal_entry_key = key
         self.report.matched_entries += 1
 
     def _suspense(
         self,
         entry: BankEntry,
-        row: dict[str, Any],
+        outcome: _Outcome,
         journal: list[JournalEntry],
         reason: str,
         *,
@@ -1099,7 +1126,7 @@ class _StatementImport:
         explanation, explanation_en = explanations
         if not credit and alert:
             self.unknown_debits.append((entry.amount_cents, reason))
-        key = journal_key(self.keys[id(entry)])
+        key = journal_key(outcome.dedup_key)
         journal.append(
             JournalEntry(
                 idempotency_key=key,
@@ -1113,7 +1140,9 @@ class _StatementImport:
                 ),
             )
         )
-        row.update(status="suspense", status_reason=_cut(reason, 300), journal_entry_key=key)
+        outcome.status = "suspense"
+        outcome.status_reason = _cut(reason, 300)
+        outcome.journal_entry_key = key
         self.report.suspense_entries += 1
 
     # -------------------------------------------------------------- alerts
@@ -1211,7 +1240,9 @@ class _Lookups:
     expectations: ExpectationIndex
 
     @classmethod
-    def load(cls, session: Session, entries: Sequence[BankEntry]) -> _Lookups:
+    def load(
+        cls, session: Session, entries: Sequence[BankEntry], incomes: _FileExpectations
+    ) -> _Lookups:
         end_to_end_ids: set[str] = set()
         batch_ids: set[str] = set()
         payers: set[str] = set()
@@ -1232,26 +1263,92 @@ class _Lookups:
             if entry.batch_payment_information_id:
                 batch_ids.add(entry.batch_payment_information_id)
             end_to_end_ids.update(tx.end_to_end_id for tx in entry.transactions if tx.end_to_end_id)
-        expectations: dict[str, list[Any]] = defaultdict(list)
         if payers and first_day is not None and last_day is not None:
-            expectations.update(
-                income_expectations_for_payers(session, payers, start=first_day, end=last_day)
-            )
+            expectations = incomes.index(session, payers, first_day, last_day)
+        else:
+            expectations = ExpectationIndex({})
         return cls(
-            instructions=frozenset(
-                _existing(session, PaymentInstruction.end_to_end_id, end_to_end_ids)
-            ),
-            batches=frozenset(_existing(session, PaymentBatch.pmt_inf_id, batch_ids)),
-            expectations=ExpectationIndex(expectations),
+            instructions=frozenset(_existing(session, _OUR_END_TO_END_IDS, end_to_end_ids)),
+            batches=frozenset(_existing(session, _OUR_BATCHES, batch_ids)),
+            expectations=expectations,
         )
 
 
-def _existing(session: Session, column: Any, values: Iterable[str]) -> set[str]:
-    wanted = sorted(values)
-    found: set[str] = set()
-    for chunk in _chunks(wanted, KEYS_PER_QUERY):
-        found.update(session.scalars(select(column).where(column.in_(chunk))))
-    return found
+class _FileExpectations:
+    """The income expectations of a file's payers, read once for all its statements.
+
+    A year's file is twelve statements of the same payers; read per statement, the
+    expectations (a query and a validated agreement each) cost ~4 µs per entry
+    (docs/performance.md). So a payer's expectations are read once for a horizon: the
+    file's first to last balance date when its statements are known up front (at most
+    `HORIZON_DAYS_MAX` apart), else (`open_ended`: a file read while it is booked) from
+    the first day of the first statement on, `HORIZON_DAYS_MAX` long. That is a
+    superset of what one statement's window reads, and the extra ones are not in force
+    on any booking date of that statement: matching checks `in_force_on` first and
+    counts nothing else for them, so every match and every reason is the same. Plans do
+    not change during an import (it writes none). A statement outside the horizon reads
+    its own window, as without one."""
+
+    HORIZON_DAYS_MAX = 400
+
+    def __init__(
+        self, horizon: tuple[dt.date, dt.date] | None = None, *, open_ended: bool = False
+    ) -> None:
+        if horizon is not None and (horizon[1] - horizon[0]).days > self.HORIZON_DAYS_MAX:
+            horizon = None
+        self.horizon = horizon
+        self.open_ended = open_ended and horizon is None
+        self.by_payer: dict[str, list[IncomeExpectation]] = {}
+        self.payers_read: set[str] = set()
+        self.last_index: ExpectationIndex | None = None
+
+    @classmethod
+    def of(cls, statements: Sequence[Statement]) -> _FileExpectations:
+        if not statements:
+            return cls()
+        return cls(
+            (
+                min(statement.opening_balance_date for statement in statements),
+                max(statement.closing_balance_date for statement in statements),
+            )
+        )
+
+    def index(
+        self, session: Session, payers: set[str], first_day: dt.date, last_day: dt.date
+    ) -> ExpectationIndex:
+        if self.open_ended:
+            self.open_ended = False
+            self.horizon = (first_day, first_day + dt.timedelta(days=self.HORIZON_DAYS_MAX))
+        horizon = self.horizon
+        if horizon is None or first_day < horizon[0] or last_day > horizon[1]:
+            return ExpectationIndex(
+                income_expectations_for_payers(session, payers, start=first_day, end=last_day)
+            )
+        missing = payers - self.payers_read
+        if missing or self.last_index is None:
+            if missing:
+                self.by_payer.update(
+                    income_expectations_for_payers(
+                        session, missing, start=horizon[0], end=horizon[1]
+                    )
+                )
+                self.payers_read |= missing
+            # Payers of earlier statements stay in the index: matching looks up only
+            # the payer of the entry at hand.
+            self.last_index = ExpectationIndex(self.by_payer)
+        return self.last_index
+
+
+_OUR_END_TO_END_IDS = "SELECT end_to_end_id FROM payment_instruction WHERE end_to_end_id {in}"
+_OUR_BATCHES = "SELECT pmt_inf_id FROM payment_batch WHERE pmt_inf_id {in}"
+
+
+def _existing(session: Session, statement: str, values: Iterable[str]) -> set[str]:
+    """Which of `values` the statement ("SELECT column ... {in}") finds, straight to
+    the driver."""
+    if session.autoflush:  # past the ORM's autoflush
+        session.flush()
+    return {str(row[0]) for row in select_in(session.connection(), statement, sorted(values))}
 
 
 # ---------------------------------------------------------------------- storing entries
@@ -1292,13 +1389,11 @@ BANK_ENTRY_COLUMNS = (
 )
 """Every column `_StatementImport._row` fills (all but the id)."""
 
-_row_values = operator.itemgetter(*BANK_ENTRY_COLUMNS)
 
-
-def insert_bank_entries(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Store bank entry rows (dicts with every `BANK_ENTRY_COLUMNS` key) in bulk, straight
+def insert_bank_entries(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Store bank entry rows (tuples in `BANK_ENTRY_COLUMNS` order) in bulk, straight
     to the driver (backend.ledger_store.driver: converted by the columns' own SQLAlchemy
     processors, so stored exactly as a Core insert stores them). Through Core every
     row's parameters were built and processed one by one: a third of the import's
     database time."""
-    insert_rows(connection, _BANK_ENTRY_TABLE, BANK_ENTRY_COLUMNS, map(_row_values, rows))
+    insert_rows(connection, _BANK_ENTRY_TABLE, BANK_ENTRY_COLUMNS, rows)
