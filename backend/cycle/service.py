@@ -48,7 +48,6 @@ writer). `rebuild_state=True` forces a rebuild for everyone.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -60,6 +59,7 @@ from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.codecision.applying import apply_pending
+from backend.collector import collector_paused
 from backend.cycle import loading, parallel, snapshot
 from backend.db import transaction
 from backend.errors import InvalidInput
@@ -314,7 +314,7 @@ def _run_chunks(
     own: dict[str, Any] = {"summary": summary, "accounts": loading.AccountCache()}
 
     def locked(factory: sessionmaker[Session], ids: Sequence[int]) -> None:
-        with _heap_frozen(), _locked(factory) as session:
+        with collector_paused(), _locked(factory) as session:
             _process_chunk(
                 session,
                 ids,
@@ -331,7 +331,7 @@ def _run_chunks(
         return
 
     def prepared(factory: sessionmaker[Session], ids: Sequence[int]) -> None:
-        with _heap_frozen():
+        with collector_paused():
             process_chunk_prepared(
                 factory,
                 ids,
@@ -357,29 +357,6 @@ def _run_chunks(
         merge_child_result=summary.merge,
         run_chunk_locked=locked,
     )
-
-
-@contextmanager
-def _heap_frozen() -> Iterator[None]:
-    """No garbage collection while a chunk runs: a chunk allocates ~100 objects per
-    participant, which set off collections over everything alive (full ones over the
-    whole heap): 25 % of a heavy day with the collector on, still ~20 % with the heap
-    that exists before the chunk frozen (docs/performance.md). What a chunk leaves is
-    almost all freed by reference counting; cycles it made wait for the next
-    collection after the chunk, so memory stays bounded by the chunk size. The objects
-    that existed before are kept out of the next full passes too (frozen), and go back
-    to the collector afterwards. In a process that froze its heap itself (the web app
-    at startup) or switched the collector off, this does nothing."""
-    if gc.get_freeze_count() or not gc.isenabled():
-        yield
-        return
-    gc.freeze()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.unfreeze()
 
 
 def _check_chunk_size(chunk_size: int) -> None:
