@@ -2,8 +2,9 @@
 queries, never one query per participant (see PERFORMANCE-NOTES.md).
 
 - `participants_with_plan`: who the cycle evaluates;
-- `holdings_and_counts`: balances per participant account, and how many of the
-  participant's postings belong to entries up to the cached state's last entry;
+- `holdings_and_counts`: balances per participant account (kept in
+  `ledger_account_balance`), and how many of the participant's postings belong to
+  entries up to the cached state's last entry;
 - `states`: the cached open items (`cycle_state`);
 - `entries_after`: the journal entries on the participants' accounts after an entry
   id, rebuilt as `ledger.JournalEntry` (only those the open items are made of);
@@ -18,12 +19,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, any_, bindparam, case, func, literal, select
+from sqlalchemy import ColumnElement, and_, any_, bindparam, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from backend.ledger_store.accounts import account_refs_by_id
 from backend.models import (
+    AccountBalance,
     Alert,
     CycleState,
     JournalEntryRecord,
@@ -143,31 +145,56 @@ class ParticipantLedger:
 def holdings_and_counts(
     session: Session, participant_ids: Sequence[int]
 ) -> dict[int, ParticipantLedger]:
-    """Per participant: raw balance per account and posting counts, in one pass over
-    the covering posting index (account_id, journal_entry_id, amount_cents)."""
-    found: dict[int, ParticipantLedger] = defaultdict(ParticipantLedger)
-    through = func.coalesce(CycleState.through_entry_id, literal(0))
+    """Per participant with postings: raw balance per account and posting counts.
+
+    Balances and totals come from the kept balances (`ledger_account_balance`, rows
+    only for participant accounts with postings); the postings up to the cached state's last
+    entry are the total minus those after it, counted by a range scan of the covering
+    posting index (account_id, journal_entry_id, ...) past `through_entry_id`. So the
+    cost follows the new postings, not the participant's whole history. Without a
+    cached state (or one through entry 0) nothing was folded: 0, as `_needs_rebuild`
+    expects."""
+    found: dict[int, ParticipantLedger] = {}
     for chunk in _chunks(participant_ids):
-        rows = session.execute(
+        for participant_id, kind, total, count in session.execute(
             select(
                 LedgerAccount.participant_id,
                 LedgerAccount.kind,
-                func.sum(PostingRecord.amount_cents),
-                func.count(PostingRecord.id),
-                func.sum(case((PostingRecord.journal_entry_id <= through, 1), else_=0)),
+                AccountBalance.balance_cents,
+                AccountBalance.postings_count,
             )
-            .join(PostingRecord, PostingRecord.account_id == LedgerAccount.id)
-            .outerjoin(CycleState, CycleState.participant_id == LedgerAccount.participant_id)
+            .join(AccountBalance, AccountBalance.account_id == LedgerAccount.id)
             .where(member(session, LedgerAccount.participant_id, chunk))
-            .group_by(LedgerAccount.participant_id, LedgerAccount.kind)
-        )
-        for participant_id, kind, total, count, count_through in rows:
-            ledger = found[participant_id]
+        ):
+            if participant_id is None:  # not with the filter above (typing)
+                continue
+            ledger = found.get(participant_id)
+            if ledger is None:
+                ledger = found[participant_id] = ParticipantLedger()
+            # Up to two rows per account (one per writer, see AccountBalance): added up.
             ref = AccountRef.of_participant(participant_id, AccountKind(kind))
-            ledger.raw_balances[ref] = int(total or 0)
+            ledger.raw_balances[ref] = ledger.raw_balances.get(ref, 0) + int(total)
             ledger.postings_total += int(count)
-            ledger.postings_through_state += int(count_through or 0)
-    return dict(found)
+        for participant_id, after in session.execute(
+            select(CycleState.participant_id, func.count(PostingRecord.journal_entry_id))
+            .join(LedgerAccount, LedgerAccount.participant_id == CycleState.participant_id)
+            .outerjoin(
+                PostingRecord,
+                and_(
+                    PostingRecord.account_id == LedgerAccount.id,
+                    PostingRecord.journal_entry_id > CycleState.through_entry_id,
+                ),
+            )
+            # Through entry 0 nothing was folded: 0 already, without counting them all.
+            .where(
+                member(session, CycleState.participant_id, chunk), CycleState.through_entry_id > 0
+            )
+            .group_by(CycleState.participant_id)
+        ):
+            ledger = found.get(participant_id)
+            if ledger is not None:
+                ledger.postings_through_state = ledger.postings_total - int(after)
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,9 @@
 - the idempotency key is unique: a replay with the same content returns the
   stored entry, the same key with other content is refused;
 - a reversal must negate exactly the entry it names, and an entry is reversed once;
-- writes go through SQLAlchemy Core in bulk (see PERFORMANCE-NOTES.md).
+- writes go through SQLAlchemy Core in bulk (see PERFORMANCE-NOTES.md);
+- the participant accounts' kept balances (`ledger_account_balance`, see
+  `balances`) are added to in the same transaction as the postings.
 Services only flush: the caller commits.
 """
 
@@ -21,9 +23,10 @@ from sqlalchemy import Connection, Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from backend.errors import Conflict, IdempotencyConflict, InvalidInput, NotFound
+from backend.ledger_store import balances
 from backend.ledger_store.accounts import account_refs_by_id, resolve_account_ids
 from backend.ledger_store.driver import insert_rows, select_in
-from backend.models import JournalEntryRecord, LedgerAccount, PostingRecord
+from backend.models import AccountBalance, JournalEntryRecord, LedgerAccount, PostingRecord
 from backend.models.base import utcnow
 from ledger import (
     AccountRef,
@@ -162,8 +165,14 @@ def _insert_entries(
         for posting in entry.postings:
             postings.append((entry_id, account_ids[posting.account], posting.amount_cents))
     insert_rows(connection, _JOURNAL_ENTRY, _ENTRY_COLUMNS, rows, converted=("metadata",))
-    _insert_postings(connection, postings)
+    _insert_postings(connection, postings, _participant_accounts(account_ids))
     return ids
+
+
+def _participant_accounts(account_ids: dict[AccountRef, int]) -> set[int]:
+    """Ids of the participant accounts among the resolved ones: the accounts whose
+    balances `ledger_account_balance` keeps (the ref says, no query)."""
+    return {account_id for ref, account_id in account_ids.items() if ref.participant_id is not None}
 
 
 def _metadata_json(metadata: tuple[tuple[str, str], ...]) -> str:
@@ -216,6 +225,7 @@ def _insert_entries_core(
             for entry, _ in entries
             for posting in entry.postings
         ],
+        _participant_accounts(account_ids),
     )
     return ids
 
@@ -223,10 +233,15 @@ def _insert_entries_core(
 _POSTING_COLUMNS = ("journal_entry_id", "account_id", "amount_cents")
 
 
-def _insert_postings(connection: Connection, rows: list[tuple[int, int, int]]) -> None:
+def _insert_postings(
+    connection: Connection, rows: list[tuple[int, int, int]], participant_accounts: set[int]
+) -> None:
     """Postings are three integers: straight to the driver (PostgreSQL: COPY; SQLite:
-    one executemany of a prepared statement), same transaction as everything else."""
+    one executemany of a prepared statement), same transaction as everything else.
+    Right after, in that transaction, the participant accounts' kept balances
+    (`balances.add_postings`): they change exactly when postings are added."""
     insert_rows(connection, _POSTING, _POSTING_COLUMNS, rows)
+    balances.add_postings(connection, rows, participant_accounts)
 
 
 def _check_reversals(session: Session, entries: Sequence[JournalEntry]) -> dict[str, int]:
@@ -334,13 +349,19 @@ def _keys_by_id(session: Session, entry_ids: list[int]) -> dict[int, str]:
 def account_balances(
     session: Session, *, participant_id: int | None = None
 ) -> dict[AccountRef, int]:
-    """Raw (debit-positive) balances per account, summed in the database."""
-    query = select(PostingRecord.account_id, func.sum(PostingRecord.amount_cents)).group_by(
-        PostingRecord.account_id
-    )
-    if participant_id is not None:
-        query = query.join(LedgerAccount, LedgerAccount.id == PostingRecord.account_id).where(
-            LedgerAccount.participant_id == participant_id
+    """Raw (debit-positive) balances per account that has postings: summed in the
+    database; a participant's from their kept balances (`ledger_account_balance`)."""
+    if participant_id is None:
+        query = select(PostingRecord.account_id, func.sum(PostingRecord.amount_cents)).group_by(
+            PostingRecord.account_id
+        )
+    else:  # an account's rows (one per writer) added up
+        query = (
+            select(AccountBalance.account_id, func.sum(AccountBalance.balance_cents))
+            .join(LedgerAccount, LedgerAccount.id == AccountBalance.account_id)
+            .where(LedgerAccount.participant_id == participant_id)
+            .group_by(AccountBalance.account_id)
+            .having(func.sum(AccountBalance.postings_count) > 0)
         )
     sums = {account_id: int(total) for account_id, total in session.execute(query)}
     refs = account_refs_by_id(session, sums)

@@ -14,7 +14,12 @@ from backend.models.counterparty import Counterparty
 from backend.models.cycle import CycleRun, CycleState
 from backend.models.ending import ParticipationEnd
 from backend.models.insight import InsightSetting, SpendingCategory, SpendingNote
-from backend.models.ledger import JournalEntryRecord, LedgerAccount, PostingRecord
+from backend.models.ledger import (
+    AccountBalance,
+    JournalEntryRecord,
+    LedgerAccount,
+    PostingRecord,
+)
 from backend.models.municipality import MunicipalBankAccount
 from backend.models.onboarding import AccountActivation, OnboardingDraft
 from backend.models.payments import PaymentBatch, PaymentBatchEvent, PaymentInstruction
@@ -27,6 +32,7 @@ from backend.models.zelfregie import AutonomyStepRecord, SavingsGoal, SavingsMov
 __all__ = [
     "AccessLogRecord",
     "AccountActivation",
+    "AccountBalance",
     "Agreement",
     "Alert",
     "AutonomyStepRecord",

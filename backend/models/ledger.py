@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, BigIntId, UtcDateTime, utcnow
@@ -57,3 +57,34 @@ class PostingRecord(Base):
     journal_entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entry.id"))
     account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class AccountBalance(Base):
+    """Sum and count of a participant account's postings, kept by the one write path
+    (`backend.ledger_store.service`) in the transaction that inserts them, so the daily
+    cycle reads a participant's balances without summing their whole history.
+
+    Only participant accounts (ledger_account.participant_id set): system accounts
+    (bank, payable, suspense) are touched by nearly every entry and would become hot
+    rows that serialise concurrent writers. Postings are append-only, so a row only
+    ever changes by adding new postings; `backend.payments.reconcile` checks it against
+    the postings.
+
+    An account's balance is the sum of its (at most two) rows, one per `writer`:
+    0 for READ COMMITTED transactions (imports, staff, payments; every SQLite write),
+    1 for REPEATABLE READ ones (the daily cycle on PostgreSQL, which writes under its
+    lock). A REPEATABLE READ transaction may not update a row that another transaction
+    changed after its snapshot (serialization failure): with its own row the cycle
+    never meets an import's update, and cycle transactions follow each other under the
+    cycle lock, each snapshot taken after the previous one committed."""
+
+    __tablename__ = "ledger_account_balance"
+    # SQLite: the primary key is the table (one B-tree to update per upsert, not two).
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    account_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("ledger_account.id"), primary_key=True, autoincrement=False
+    )
+    writer: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    balance_cents: Mapped[int] = mapped_column(BigInteger)
+    postings_count: Mapped[int] = mapped_column(BigInteger)

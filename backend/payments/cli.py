@@ -375,5 +375,7 @@ def reconcile(as_of: dt.date | None, as_json: bool) -> None:
                 click.echo(f"  entry {entry}")
             for payment in difference.payments:
                 click.echo(f"  payment {payment}")
+            for kept in difference.accounts:
+                click.echo(f"  account {kept}")
         click.echo("reconciled" if report.ok else f"{len(report.differences)} difference(s)")
     sys.exit(0 if report.ok else 1)

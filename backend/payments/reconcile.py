@@ -6,7 +6,10 @@ Checks, each listing the entries (or payments) involved when it does not reconci
    is reported, not counted as a difference);
 2. Σ participant holdings + suspense + in_transit = Σ bank in the ledger;
 3. (as of now only) in_transit = Σ exported payments not yet settled, and
-   Σ payable = Σ payments not yet exported.
+   Σ payable = Σ payments not yet exported;
+4. (always as of now) every participant account's kept balance
+   (`ledger_account_balance`, which the daily cycle reads) = the sum and count of its
+   postings, listing the accounts that differ.
 
 The statement side is read through `latest_statement_closing`, the one interface to
 the bank-import's `bank_statement` table.
@@ -34,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from backend.errors import AppError
+from backend.ledger_store.balances import balance_mismatches
 from backend.models import (
     JournalEntryRecord,
     LedgerAccount,
@@ -132,6 +136,7 @@ class Difference:
     account: str | None = None
     entries: list[dict[str, Any]] = field(default_factory=list)
     payments: list[dict[str, Any]] = field(default_factory=list)
+    accounts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def difference_cents(self) -> int:
@@ -344,7 +349,38 @@ def reconcile(session: Session, *, as_of: dt.date | None = None) -> Reconciliati
         differences.extend(_payment_checks(session, in_transit, totals["payable_cents"]))
     else:
         notes.append("payment checks (in transit, payable) only run for today, without --date")
+    # Always against every posting so far, whatever `as_of`: the rows hold the present.
+    differences.extend(_kept_balance_checks(session))
     return ReconciliationReport(as_of, accounts, totals, differences, notes)
+
+
+def _kept_balance_checks(session: Session) -> list[Difference]:
+    """The kept balances (`ledger_account_balance`) against the postings they add up:
+    a difference means the daily cycle decides on wrong balances."""
+    mismatches = balance_mismatches(session, limit=ENTRIES_LISTED_MAX)
+    if not mismatches:
+        return []
+    stored = sum(item["stored_balance_cents"] for item in mismatches)
+    summed = sum(item["postings_balance_cents"] for item in mismatches)
+    listed = ", ".join(
+        f"{item['account']} kept {Money(item['stored_balance_cents'])} over "
+        f"{item['stored_postings_count']} postings, postings say "
+        f"{Money(item['postings_balance_cents'])} over {item['postings_count']}"
+        for item in mismatches[:5]
+    )
+    more = f" (and {len(mismatches) - 5} more)" if len(mismatches) > 5 else ""
+    return [
+        Difference(
+            check="kept_balances_vs_postings",
+            expected_cents=summed,
+            actual_cents=stored,
+            message=(
+                f"{len(mismatches)} participant account(s) whose kept balance "
+                f"(ledger_account_balance) differs from their postings: {listed}{more}"
+            ),
+            accounts=mismatches,
+        )
+    ]
 
 
 def _payment_checks(
