@@ -171,6 +171,20 @@ def ledger_check(as_json: bool) -> None:
     sys.exit(1 if violations else 0)
 
 
+@ledger.command("rebuild-balances")
+def ledger_rebuild_balances() -> None:
+    """Recompute the participants' kept balances from their postings (after reconcile
+    reported kept_balances_vs_postings); postings are not touched."""
+    from backend.ledger_store.balances import balance_mismatches, rebuild
+
+    with unit_of_work(get_settings(), write=True) as session:
+        wrong = rebuild(session)
+        session.flush()
+        left = balance_mismatches(session, limit=1)
+    click.echo(f"{wrong} account(s) differed from their postings; all match now")
+    sys.exit(1 if left else 0)
+
+
 @main.group(cls=FriendlyGroup)
 def users() -> None:
     """Accounts, roles and caseloads (for real deployments; the demo has its own)."""

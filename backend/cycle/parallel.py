@@ -37,10 +37,9 @@ from backend.db import make_engine, make_session_factory
 
 log = logging.getLogger(__name__)
 
-# What a chunk's slot in the shared array says.
-_FREE, _TAKEN_BY_CHILD, _WRITTEN = 0, 1, 2
-
-ChunkRunner = Callable[[sessionmaker[Session], Sequence[int]], None]
+ChunkRunner = Callable[[sessionmaker[Session], Sequence[int], Any], None]
+"""run_chunk(session_factory, participant_ids, summary): runs one chunk and adds what
+it did to `summary`."""
 
 
 def workers_possible(session_factory: sessionmaker[Session]) -> bool:
@@ -68,21 +67,20 @@ def run_chunks(
     chunks: Sequence[Sequence[int]],
     *,
     workers: int,
+    summary: Any,
     run_chunk: ChunkRunner,
-    make_child_state: Callable[[], Any],
-    child_result: Callable[[Any], Any],
-    merge_child_result: Callable[[Any], None],
     run_chunk_locked: ChunkRunner,
+    new_summary: Callable[[], Any],
+    merge: Callable[[Any], None],
 ) -> None:
     """Run every chunk once: `workers - 1` forked children and this process take chunks
-    in turn. `run_chunk(factory, ids)` runs in whichever process took the chunk (in a
-    child, with the child's own session factory and the state `make_child_state` made
-    there: it is called in the child right after the fork); `child_result(state)` is
-    what the child sends back when it ends and `merge_child_result` takes it in here.
-    Chunks a child left unfinished are run here with `run_chunk_locked`."""
+    in turn. Here a chunk adds to `summary`; in a child to a `new_summary()` of its own,
+    sent back right after the chunk committed and `merge`d here, so the run's counts
+    hold the chunks of a child that dies later. Chunks a child took and did not report
+    are run here with `run_chunk_locked` once it ended (a chunk it committed just
+    before dying then finds nothing left to do: its counts are the only thing lost)."""
     context = multiprocessing.get_context("fork")
     counter: Synchronized[int] = context.Value("l", 0)
-    slots = context.Array("b", len(chunks))
     url = _url(session_factory)
     # No open connection crosses the fork: SQLite keeps per-process state about the
     # files it has open (its locks are not inherited), and a PostgreSQL socket must
@@ -93,26 +91,53 @@ def run_chunks(
         receiving, sending = context.Pipe(duplex=False)
         child = context.Process(
             target=_child_main,
-            args=(sending, counter, slots, chunks, url, run_chunk, make_child_state, child_result),
+            args=(sending, counter, chunks, url, run_chunk, new_summary),
             daemon=True,
         )
         child.start()
         sending.close()
         children.append((child, receiving))
+    done: set[int] = set()
+
+    def take_in(receiving: Connection, *, until_end: bool) -> None:
+        """What a child sent: as much as is waiting, or everything until it ends."""
+        while until_end or receiving.poll():
+            try:
+                kind, index, payload = receiving.recv()
+            except (EOFError, OSError):
+                return
+            if kind == "chunk":
+                merge(payload)
+                done.add(index)
+            elif kind == "error":
+                log.error("cycle: a worker process failed; its chunk runs again here:\n%s", payload)
+            if kind != "chunk":
+                return
+
     try:
         while (index := _take(counter, len(chunks))) is not None:
-            run_chunk(session_factory, chunks[index])
-            slots[index] = _WRITTEN
+            run_chunk(session_factory, chunks[index], summary)
+            done.add(index)
+            for _, receiving in children:  # a full pipe would hold a child up
+                take_in(receiving, until_end=False)
     except BaseException:
         _stop_taking(counter, len(chunks))
-        _collect(children, merge_child_result)
+        _wait(children, take_in)
         raise
-    _collect(children, merge_child_result)
+    _wait(children, take_in)
     for index in range(len(chunks)):
-        if slots[index] != _WRITTEN:
+        if index not in done:
             log.warning("cycle: chunk %d was left unfinished by a worker; running it here", index)
-            run_chunk_locked(session_factory, chunks[index])
-            slots[index] = _WRITTEN
+            run_chunk_locked(session_factory, chunks[index], summary)
+
+
+def _wait(children: list[tuple[Any, Connection]], take_in: Callable[..., None]) -> None:
+    for child, receiving in children:
+        take_in(receiving, until_end=True)
+        child.join()
+        receiving.close()
+        if child.exitcode:
+            log.error("cycle: a worker process ended with exit code %s", child.exitcode)
 
 
 def _url(session_factory: sessionmaker[Session]) -> str:
@@ -134,49 +159,30 @@ def _stop_taking(counter: Synchronized[int], total: int) -> None:
         counter.value = total
 
 
-def _collect(children: list[tuple[Any, Connection]], merge: Callable[[Any], None]) -> None:
-    """Wait for every child; take in what each sent (nothing from one that died)."""
-    for child, receiving in children:
-        try:
-            kind, payload = receiving.recv()
-        except (EOFError, OSError):
-            kind, payload = "died", None
-        child.join()
-        receiving.close()
-        if kind == "result":
-            merge(payload)
-        elif kind == "error":
-            log.error("cycle: a worker process failed; its chunk runs again here:\n%s", payload)
-        else:
-            log.error("cycle: a worker process ended without a result (exit %s)", child.exitcode)
-
-
 def _child_main(
     sending: Connection,
     counter: Synchronized[int],
-    slots: Any,
     chunks: Sequence[Sequence[int]],
     url: str,
     run_chunk: ChunkRunner,
-    make_child_state: Callable[[], Any],
-    child_result: Callable[[Any], Any],
+    new_summary: Callable[[], Any],
 ) -> None:
     code = 1
+    index: int | None = None
     try:
         engine = make_engine(url, pool_size=1)
         factory = make_session_factory(engine)
-        state = make_child_state()
         while (index := _take(counter, len(chunks))) is not None:
-            slots[index] = _TAKEN_BY_CHILD
-            run_chunk(factory, chunks[index])
-            slots[index] = _WRITTEN
+            part = new_summary()
+            run_chunk(factory, chunks[index], part)
+            sending.send(("chunk", index, part))
         engine.dispose()
-        sending.send(("result", child_result(state)))
+        sending.send(("end", None, None))
         code = 0
     except BaseException:
-        # When even this fails the parent reads "died"; the chunk still runs again.
+        # When even this fails the parent reads the end of the pipe; the chunk runs again.
         with contextlib.suppress(Exception):
-            sending.send(("error", traceback.format_exc()))
+            sending.send(("error", index, traceback.format_exc()))
     finally:
         sending.close()
         os._exit(code)

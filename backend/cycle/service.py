@@ -64,7 +64,7 @@ from backend.cycle import loading, parallel, snapshot
 from backend.db import transaction
 from backend.errors import InvalidInput
 from backend.iban import validate_iban
-from backend.ledger_store import PostedEntry, post_entries
+from backend.ledger_store import PostedEntry, balances, post_entries
 from backend.models import Alert, CycleRun, CycleState, MunicipalBankAccount
 from backend.models.base import utcnow
 from backend.payments import InstructionRequest, insert_payment_instructions
@@ -310,52 +310,47 @@ def _run_chunks(
     rebuild_state: bool,
 ) -> None:
     """Every chunk once: here under the lock, or in `summary.workers` processes."""
-    # What one process uses; a forked child gets fresh ones (`fresh`).
-    own: dict[str, Any] = {"summary": summary, "accounts": loading.AccountCache()}
+    # Account ids never change: a forked child keeps what was looked up before.
+    accounts = loading.AccountCache()
 
-    def locked(factory: sessionmaker[Session], ids: Sequence[int]) -> None:
+    def locked(factory: sessionmaker[Session], ids: Sequence[int], adding_to: Any) -> None:
         with collector_paused(), _locked(factory) as session:
             _process_chunk(
                 session,
                 ids,
                 today=today,
                 debtor_iban=debtor_iban,
-                accounts=own["accounts"],
-                summary=own["summary"],
+                accounts=accounts,
+                summary=adding_to,
                 rebuild_state=rebuild_state,
             )
 
     if summary.workers == 1:
         for ids in chunks:
-            locked(session_factory, ids)
+            locked(session_factory, ids, summary)
         return
 
-    def prepared(factory: sessionmaker[Session], ids: Sequence[int]) -> None:
+    def prepared(factory: sessionmaker[Session], ids: Sequence[int], adding_to: Any) -> None:
         with collector_paused():
             process_chunk_prepared(
                 factory,
                 ids,
                 today=today,
                 debtor_iban=debtor_iban,
-                accounts=own["accounts"],
-                summary=own["summary"],
+                accounts=accounts,
+                summary=adding_to,
                 rebuild_state=rebuild_state,
             )
-
-    def fresh() -> dict[str, Any]:
-        own["summary"] = CycleSummary(run_id=summary.run_id, run_date=today)
-        own["accounts"] = loading.AccountCache()
-        return own
 
     parallel.run_chunks(
         session_factory,
         chunks,
         workers=summary.workers,
+        summary=summary,
         run_chunk=prepared,
-        make_child_state=fresh,
-        child_result=lambda state: state["summary"],
-        merge_child_result=summary.merge,
         run_chunk_locked=locked,
+        new_summary=lambda: CycleSummary(run_id=summary.run_id, run_date=today),
+        merge=summary.merge,
     )
 
 
@@ -380,6 +375,8 @@ def _locked(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         if session.get_bind().dialect.name == "postgresql":
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             session.execute(text("LOCK TABLE cycle_state IN EXCLUSIVE MODE"))
+            # Kept balances: this transaction adds to the cycle's own rows (see there).
+            balances.cycle_lock_writer(session.connection())
         else:
             session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         yield session
@@ -585,12 +582,12 @@ def process_chunk_prepared(
     another process can write its chunk meanwhile (backend.cycle.parallel).
 
     The load is one snapshot; before writing, under the lock, `snapshot.changed_since`
-    names the chunk's participants whose inputs changed since that snapshot (a new
-    posting, plan version or self-payment confirmation, a cycle_state another cycle
+    names the chunk's participants whose inputs changed since that snapshot (a posting,
+    plan version or self-payment confirmation more, a cycle_state another cycle
     wrote). Those are loaded and evaluated again under the lock, so what is written is
     decided on what the lock holder sees, as in `_process_chunk`."""
     with _stopwatch(summary, "load"), _snapshot(session_factory) as session:
-        marks = snapshot.high_water_marks(session)
+        seen = snapshot.inputs_seen(session, participant_ids)
         loaded = _load(
             session, participant_ids, today=today, accounts=accounts, rebuild_state=rebuild_state
         )
@@ -600,7 +597,7 @@ def process_chunk_prepared(
     with _locked(session_factory) as session:
         summary._time("lock_wait", time.perf_counter() - waiting)
         with _stopwatch(summary, "check"):
-            stale = snapshot.changed_since(session, marks, participant_ids, loaded.states)
+            stale = snapshot.changed_since(session, seen, participant_ids)
         if stale:
             log.info("cycle %s: %d participants changed while evaluated", today, len(stale))
             with _stopwatch(summary, "load"):

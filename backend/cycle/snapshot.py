@@ -1,118 +1,111 @@
 """What changed for a chunk's participants since the snapshot it was loaded in.
 
 With more than one cycle process (backend.cycle.parallel) a chunk is loaded and
-evaluated without the cycle lock and written under it. Everything the load reads is
-append-only except the cycle's own cache: journal entries and postings, plan versions
-and self-payment confirmations (database triggers refuse updates and deletes). So
-"new rows after the highest id the snapshot saw" names every change, and `cycle_state`
-rows are compared with what was loaded.
+evaluated without the cycle lock and written under it. Everything the load reads of a
+participant is append-only except the cycle's own cache: postings (through the kept
+balances' counts), plan versions and self-payment confirmations (database triggers
+refuse updates and deletes). So counting them per participant, in the snapshot and
+again under the lock, names every change; `cycle_state` rows are compared as they are.
 
-On SQLite a writer holds the database lock from its first insert to its commit, so ids
-are handed out in commit order and the check is exact. On PostgreSQL an id is taken at
-insert time: a transaction that started before the snapshot and commits after it can
-carry a lower id. The cycle treats that as it treats any transaction committing while
-a chunk is written under the lock (REPEATABLE READ): today's decision does not see it,
-the cache notices it tomorrow (`postings_folded`) and folds it then.
+Counts, not "ids above the highest the snapshot saw": on PostgreSQL an id is taken at
+insert time, so a transaction in flight when the snapshot was taken can commit a
+lower id after it. A count is what the transaction sees, on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
-from backend.cycle.loading import StateRow, member
+from backend.cycle.loading import member
 from backend.models import (
+    AccountBalance,
     CycleState,
-    JournalEntryRecord,
     LedgerAccount,
     PlanVersionRecord,
-    PostingRecord,
     SelfPaymentConfirmation,
 )
 
 _IN_CHUNK = 500
 
-
-@dataclass(frozen=True, slots=True)
-class HighWaterMarks:
-    """The highest ids a snapshot saw of the append-only tables the cycle reads."""
-
-    journal_entry_id: int
-    plan_version_id: int
-    confirmation_id: int
+# Per participant: postings, plan versions, confirmations, (as_of, through, folded).
+InputsSeen = dict[int, tuple[int, int, int, tuple[dt.date, int, int] | None]]
 
 
-def high_water_marks(session: Session) -> HighWaterMarks:
-    def highest(column: InstrumentedAttribute[int]) -> int:
-        return int(session.scalar(select(func.max(column))) or 0)
-
-    return HighWaterMarks(
-        journal_entry_id=highest(JournalEntryRecord.id),
-        plan_version_id=highest(PlanVersionRecord.id),
-        confirmation_id=highest(SelfPaymentConfirmation.id),
-    )
-
-
-def changed_since(
-    session: Session,
-    marks: HighWaterMarks,
-    participant_ids: Sequence[int],
-    loaded_states: dict[int, StateRow],
-) -> set[int]:
-    """Of `participant_ids`, those with a journal entry on their accounts, a plan
-    version or a self-payment confirmation newer than `marks`, or whose cycle_state
-    differs from `loaded_states` (another cycle wrote it)."""
-    changed: set[int] = set()
+def inputs_seen(session: Session, participant_ids: Sequence[int]) -> InputsSeen:
+    """For each participant, how many postings, plan versions and self-payment
+    confirmations the session sees, and their cycle_state's position."""
+    postings: dict[int, int] = {}
+    versions: dict[int, int] = {}
+    confirmations: dict[int, int] = {}
+    states: dict[int, tuple[dt.date, int, int]] = {}
     ids = sorted(participant_ids)
     for start in range(0, len(ids), _IN_CHUNK):
         chunk = ids[start : start + _IN_CHUNK]
-        changed.update(
-            session.scalars(
-                select(LedgerAccount.participant_id)
-                .join(PostingRecord, PostingRecord.account_id == LedgerAccount.id)
-                .where(
-                    member(session, LedgerAccount.participant_id, chunk),
-                    PostingRecord.journal_entry_id > marks.journal_entry_id,
-                )
-                .distinct()
+        postings.update(
+            _counts(
+                session,
+                select(LedgerAccount.participant_id, func.sum(AccountBalance.postings_count))
+                .join(AccountBalance, AccountBalance.account_id == LedgerAccount.id)
+                .where(member(session, LedgerAccount.participant_id, chunk))
+                .group_by(LedgerAccount.participant_id),
             )
         )
-        changed.update(
-            session.scalars(
-                select(PlanVersionRecord.participant_id).where(
-                    member(session, PlanVersionRecord.participant_id, chunk),
-                    PlanVersionRecord.id > marks.plan_version_id,
-                )
+        versions.update(
+            _counts(
+                session,
+                select(PlanVersionRecord.participant_id, func.count())
+                .where(member(session, PlanVersionRecord.participant_id, chunk))
+                .group_by(PlanVersionRecord.participant_id),
             )
         )
-        changed.update(
-            session.scalars(
-                select(SelfPaymentConfirmation.participant_id).where(
-                    member(session, SelfPaymentConfirmation.participant_id, chunk),
-                    SelfPaymentConfirmation.id > marks.confirmation_id,
-                )
+        confirmations.update(
+            _counts(
+                session,
+                select(SelfPaymentConfirmation.participant_id, func.count())
+                .where(member(session, SelfPaymentConfirmation.participant_id, chunk))
+                .group_by(SelfPaymentConfirmation.participant_id),
             )
         )
-        now: dict[int, tuple[dt.date, int, int]] = {
-            participant_id: (as_of, int(through), int(folded))
-            for participant_id, as_of, through, folded in session.execute(
-                select(
-                    CycleState.participant_id,
-                    CycleState.as_of,
-                    CycleState.through_entry_id,
-                    CycleState.postings_folded,
-                ).where(member(session, CycleState.participant_id, chunk))
-            )
-        }
-        for participant_id in chunk:
-            before = loaded_states.get(participant_id)
-            after = now.get(participant_id)
-            if (
-                before and (before.as_of, before.through_entry_id, before.postings_folded)
-            ) != after:
-                changed.add(participant_id)
-    return changed
+        for participant_id, as_of, through, folded in session.execute(
+            select(
+                CycleState.participant_id,
+                CycleState.as_of,
+                CycleState.through_entry_id,
+                CycleState.postings_folded,
+            ).where(member(session, CycleState.participant_id, chunk))
+        ):
+            states[participant_id] = (as_of, int(through), int(folded))
+    return {
+        participant_id: (
+            postings.get(participant_id, 0),
+            versions.get(participant_id, 0),
+            confirmations.get(participant_id, 0),
+            states.get(participant_id),
+        )
+        for participant_id in ids
+    }
+
+
+def _counts(session: Session, query: Any) -> dict[int, int]:
+    return {
+        int(participant_id): int(count or 0)
+        for participant_id, count in session.execute(query)
+        if participant_id is not None
+    }
+
+
+def changed_since(session: Session, before: InputsSeen, participant_ids: Sequence[int]) -> set[int]:
+    """Of `participant_ids`, those whose inputs (`inputs_seen`) differ now from
+    `before`: a posting, plan version or confirmation added, or a cycle_state that
+    another cycle wrote."""
+    now = inputs_seen(session, participant_ids)
+    return {
+        participant_id
+        for participant_id in participant_ids
+        if now.get(participant_id) != before.get(participant_id)
+    }

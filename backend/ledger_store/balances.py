@@ -10,13 +10,13 @@ insert, so a participant's balances are read without summing their whole history
 - One upsert per account per call (INSERT ... ON CONFLICT DO UPDATE adding to the row),
   in account-id order: concurrent writers lock rows in the same order, so they wait for
   each other instead of deadlocking.
-- Two rows per account at most, one per `writer` (see the model): READ COMMITTED
-  transactions add to row 0, REPEATABLE READ ones (the daily cycle on PostgreSQL,
-  under its lock) to row 1, so an import committing while a cycle chunk is written
-  never makes the cycle's update a serialization failure. Readers add the rows up.
+- Two rows per account at most, one per `writer` (see the model): transactions under
+  the cycle lock (REPEATABLE READ on PostgreSQL, `cycle_lock_writer`) add to row 1,
+  all others to row 0, so an import committing while a cycle chunk is written never
+  makes the cycle's update a serialization failure. Readers add the rows up.
 - Postings are append-only (guard triggers), so nothing else changes a balance;
-  `mismatches` (run by `backend.payments.reconcile`) compares every row with its
-  postings.
+  `balance_mismatches` (run by `backend.payments.reconcile`) compares every row with
+  its postings.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, func, literal, select, update
+from sqlalchemy import Connection, Table, func, literal, select, text, union_all, update
 from sqlalchemy.orm import Session
 
 from backend.models import AccountBalance, LedgerAccount, PostingRecord
@@ -43,14 +43,24 @@ _INSERT = "INSERT INTO ledger_account_balance (account_id, writer, balance_cents
 _UPSERT_SQLITE = _INSERT + "VALUES (?, 0, ?, ?)" + _ADD  # WRITER_READ_COMMITTED
 # PostgreSQL: one statement for all rows (three array parameters), a quarter of the
 # time of an executemany of 2,000 rows; ORDER BY keeps the rows locked in id order.
-# The row follows the transaction's own isolation level, asked in the same statement.
+# The row: 1 in a transaction that says it writes under the cycle lock (SET LOCAL of
+# `WRITER_SETTING`, `cycle_lock_writer`), else 0; asked in the same statement.
+WRITER_SETTING = "huishoudboekje.balance_writer"
 _UPSERT_POSTGRESQL = (
-    _INSERT + "SELECT account_id, CASE current_setting('transaction_isolation') "
-    "WHEN 'read committed' THEN 0 ELSE 1 END, "  # WRITER_READ_COMMITTED, _REPEATABLE_READ
+    _INSERT + "SELECT account_id, "
+    "coalesce(nullif(current_setting('huishoudboekje.balance_writer', true), ''), '0')"
+    "::smallint, "  # WRITER_SETTING
     "balance_cents, postings_count "
     "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) "
     "AS added (account_id, balance_cents, postings_count) ORDER BY account_id" + _ADD
 )
+
+
+def cycle_lock_writer(connection: Connection) -> None:
+    """Say that this transaction writes under the cycle lock (PostgreSQL: its balance
+    row is 1 until the transaction ends). The cycle calls it right after the lock."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL huishoudboekje.balance_writer = '1'")
 
 
 def add_postings(
@@ -104,42 +114,54 @@ def add_postings(
             )
 
 
-def kept_balances(session: Session) -> dict[int, tuple[int, int]]:
-    """(balance, postings count) per account id, the writers' rows added up."""
-    found: dict[int, tuple[int, int]] = {}
-    for account_id, total, count in session.execute(
-        select(
-            AccountBalance.account_id, AccountBalance.balance_cents, AccountBalance.postings_count
-        )
-    ):
-        before = found.get(account_id, (0, 0))
-        found[account_id] = (before[0] + int(total), before[1] + int(count))
-    return found
-
-
 def balance_mismatches(session: Session, *, limit: int) -> list[dict[str, Any]]:
     """Participant accounts whose `ledger_account_balance` row differs from the sum and
     count of their postings (a missing row counts as 0 / 0; a row for an account
     without postings is compared with 0 / 0 too). At most `limit`, by account id."""
-    stored = kept_balances(session)
-    summed = {
-        account_id: (int(total), int(count))
-        for account_id, total, count in session.execute(
-            select(
-                PostingRecord.account_id,
-                func.sum(PostingRecord.amount_cents),
-                func.count(literal(1)),
-            )
-            .join(LedgerAccount, LedgerAccount.id == PostingRecord.account_id)
-            .where(LedgerAccount.participant_id.is_not(None))
-            .group_by(PostingRecord.account_id)
+    # One statement, so a posting committed meanwhile (PostgreSQL, READ COMMITTED) is
+    # in both sides or in neither: no false difference.
+    kept = select(
+        AccountBalance.account_id.label("account_id"),
+        AccountBalance.balance_cents.label("kept_cents"),
+        AccountBalance.postings_count.label("kept_count"),
+        literal(0).label("summed_cents"),
+        literal(0).label("summed_count"),
+        literal(1).label("has_row"),
+    )
+    summed_query = (
+        select(
+            PostingRecord.account_id.label("account_id"),
+            literal(0).label("kept_cents"),
+            literal(0).label("kept_count"),
+            func.sum(PostingRecord.amount_cents).label("summed_cents"),
+            func.count(literal(1)).label("summed_count"),
+            literal(0).label("has_row"),
         )
-    }
-    wrong = sorted(
-        account_id
-        for account_id in set(stored) | set(summed)
-        if stored.get(account_id, (0, 0)) != summed.get(account_id, (0, 0))
-    )[:limit]
+        .join(LedgerAccount, LedgerAccount.id == PostingRecord.account_id)
+        .where(LedgerAccount.participant_id.is_not(None))
+        .group_by(PostingRecord.account_id)
+    )
+    both = union_all(kept, summed_query).subquery()
+    rows = session.execute(
+        select(
+            both.c.account_id,
+            func.sum(both.c.kept_cents),
+            func.sum(both.c.kept_count),
+            func.sum(both.c.summed_cents),
+            func.sum(both.c.summed_count),
+            func.max(both.c.has_row),
+        )
+        .group_by(both.c.account_id)
+        .having(
+            (func.sum(both.c.kept_cents) != func.sum(both.c.summed_cents))
+            | (func.sum(both.c.kept_count) != func.sum(both.c.summed_count))
+        )
+        .order_by(both.c.account_id)
+        .limit(limit)
+    ).all()
+    stored = {int(row[0]): (int(row[1]), int(row[2])) for row in rows if row[5]}
+    found = {int(row[0]): (int(row[3]), int(row[4])) for row in rows}
+    wrong = [int(row[0]) for row in rows]
     if not wrong:
         return []
     codes: dict[int, str] = dict(
@@ -150,7 +172,7 @@ def balance_mismatches(session: Session, *, limit: int) -> list[dict[str, Any]]:
     mismatches = []
     for account_id in wrong:
         stored_total, stored_count = stored.get(account_id, (0, 0))
-        total, count = summed.get(account_id, (0, 0))
+        total, count = found.get(account_id, (0, 0))
         mismatches.append(
             {
                 "account": codes.get(account_id, str(account_id)),
@@ -163,3 +185,26 @@ def balance_mismatches(session: Session, *, limit: int) -> list[dict[str, Any]]:
             }
         )
     return mismatches
+
+
+def rebuild(session: Session) -> int:
+    """Make every kept balance the sum and count of its postings again (after a
+    difference `reconcile` reported, e.g. postings written by an old version while the
+    table was being filled). Writers wait meanwhile (PostgreSQL: the posting table is
+    locked against inserts until the caller commits). Returns how many accounts were
+    wrong. The balances are a derived copy: the postings stay as they are."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE posting IN SHARE MODE"))
+        session.execute(text("LOCK TABLE ledger_account_balance IN EXCLUSIVE MODE"))
+    wrong = len(balance_mismatches(session, limit=2**31))
+    session.execute(_BALANCE.delete())
+    session.execute(
+        text(
+            "INSERT INTO ledger_account_balance (account_id, writer, balance_cents, "
+            "postings_count) SELECT posting.account_id, 0, SUM(posting.amount_cents), "
+            "COUNT(*) FROM posting JOIN ledger_account ON ledger_account.id = "
+            "posting.account_id WHERE ledger_account.participant_id IS NOT NULL "
+            "GROUP BY posting.account_id"
+        )
+    )
+    return wrong

@@ -71,12 +71,12 @@ class AccountBalance(Base):
     the postings.
 
     An account's balance is the sum of its (at most two) rows, one per `writer`:
-    0 for READ COMMITTED transactions (imports, staff, payments; every SQLite write),
-    1 for REPEATABLE READ ones (the daily cycle on PostgreSQL, which writes under its
-    lock). A REPEATABLE READ transaction may not update a row that another transaction
-    changed after its snapshot (serialization failure): with its own row the cycle
-    never meets an import's update, and cycle transactions follow each other under the
-    cycle lock, each snapshot taken after the previous one committed."""
+    1 for the transactions under the cycle lock on PostgreSQL (REPEATABLE READ; they
+    say so with `balances.cycle_lock_writer`), 0 for all others (imports, staff,
+    payments; every SQLite write). A REPEATABLE READ transaction may not update a row
+    that another transaction changed after its snapshot (serialization failure): with
+    its own row the cycle never meets an import's update, and the transactions under
+    the cycle lock follow each other, each snapshot taken after the lock is granted."""
 
     __tablename__ = "ledger_account_balance"
     # SQLite: the primary key is the table (one B-tree to update per upsert, not two).

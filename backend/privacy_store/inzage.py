@@ -50,7 +50,9 @@ SECRET_COLUMNS = frozenset(
 )
 INTERNAL_FLAGS = ("internal", "is_internal")
 # Shown elsewhere in the document (person, ledger, access log).
-OWN_SECTIONS = frozenset({"access_log", "ledger_account", "posting", "user_account"})
+OWN_SECTIONS = frozenset(
+    {"access_log", "ledger_account", "ledger_account_balance", "posting", "user_account"}
+)
 
 TITLES = {
     "agreement": "Afspraken (inkomsten en vaste lasten)",

@@ -17,11 +17,14 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from click.testing import CliRunner
 from sqlalchemy import Engine, case, func, inspect, literal, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.config import Settings
+from backend.cli import main
+from backend.config import Settings, get_settings
 from backend.cycle import loading
+from backend.cycle import service as cycle_service
 from backend.db import make_session_factory
 from backend.errors import Conflict, IdempotencyConflict, InvalidInput
 from backend.ledger_store import account_balances, check_ledger, post_entries, post_entry
@@ -294,7 +297,9 @@ def _setup_extra_participant(session: Session, settings: Settings) -> int:
     return participant.id
 
 
-def test_reconcile_reports_a_tampered_balance_row(session: Session, settings: Settings) -> None:
+def test_reconcile_reports_a_tampered_balance_row_and_the_rebuild_repairs_it(
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (anna, bert) = _setup(session, settings)
     post_entry(session, _income(anna, "import:1", 5000), created_by="test")
     post_entry(session, _income(bert, "import:2", 7000), created_by="test")
@@ -342,6 +347,27 @@ def test_reconcile_reports_a_tampered_balance_row(session: Session, settings: Se
     (missing,) = [d for d in dated.differences if d.check == "kept_balances_vs_postings"]
     bert_item = next(item for item in missing.accounts if item["account_id"] == bert_available)
     assert bert_item["row_missing"] and bert_item["postings_count"] == 2
+    # The repair: recomputed from the postings, which stay as they were.
+    postings_before = session.execute(
+        select(PostingRecord.id, PostingRecord.amount_cents).order_by(PostingRecord.id)
+    ).all()
+    monkeypatch.setenv("HUISHOUDBOEKJE_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    result = CliRunner().invoke(main, ["ledger", "rebuild-balances"])
+    get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "2 account(s) differed from their postings; all match now" in result.output
+    session.rollback()
+    assert reconcile(session).ok
+    assert account_balances(session, participant_id=anna) == {
+        AccountRef.of_participant(anna, AccountKind.AVAILABLE): -5000
+    }
+    assert (
+        session.execute(
+            select(PostingRecord.id, PostingRecord.amount_cents).order_by(PostingRecord.id)
+        ).all()
+        == postings_before
+    )
 
 
 def test_models_match_migration(engine: Engine) -> None:
@@ -414,35 +440,23 @@ def test_the_cycle_and_a_concurrent_writer_add_to_the_same_account(
         (anna, _) = _setup(session, settings)
         post_entry(session, _income(anna, "import:0", 1000), created_by="test")
         session.commit()
-    cycle = session_factory()
-    try:
-        cycle.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        cycle.execute(text("LOCK TABLE cycle_state IN EXCLUSIVE MODE"))
+    with cycle_service._locked(session_factory) as cycle:  # the cycle's own transaction
         cycle.execute(select(func.count(PostingRecord.id))).scalar_one()  # the snapshot
         with session_factory() as other:  # the import, READ COMMITTED, commits meanwhile
             post_entry(other, _income(anna, "import:1", 200), created_by="test")
             other.commit()
         post_entry(cycle, _income(anna, "cycle:1", 30), created_by="test")
-        cycle.commit()
-    finally:
-        cycle.close()
     with session_factory() as session:
         available = AccountRef.of_participant(anna, AccountKind.AVAILABLE)
         assert account_balances(session, participant_id=anna) == {available: -1230}
         assert balance_mismatches(session, limit=10) == []
         # And the other way round: the import writes after the cycle's snapshot too.
-    cycle = session_factory()
-    try:
-        cycle.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        cycle.execute(text("LOCK TABLE cycle_state IN EXCLUSIVE MODE"))
+    with cycle_service._locked(session_factory) as cycle:
         post_entry(cycle, _income(anna, "cycle:2", 4), created_by="test")
         with session_factory() as other:  # must not wait for the cycle's row lock
             other.execute(text("SET LOCAL lock_timeout = '5s'"))
             post_entry(other, _income(anna, "import:2", 5000), created_by="test")
             other.commit()
-        cycle.commit()
-    finally:
-        cycle.close()
     with session_factory() as session:
         assert account_balances(session, participant_id=anna) == {available: -6234}
         assert balance_mismatches(session, limit=10) == []

@@ -54,6 +54,11 @@ def upgrade() -> None:
         # Every cycle updates most rows: room on the page for the new row version makes
         # it a HOT update (no index entry to add), a third less time per upsert.
         op.execute("ALTER TABLE ledger_account_balance SET (fillfactor = 50)")
+    if op.get_bind().dialect.name == "postgresql":
+        # Postings an older version still writes during the upgrade would be missed by
+        # the backfill for good: they wait until this migration commits. (Stop writers
+        # before upgrading anyway; `huishoudboekje ledger rebuild-balances` repairs.)
+        op.execute("LOCK TABLE posting IN SHARE MODE")
     op.execute(BACKFILL)
 
 
