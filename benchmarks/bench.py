@@ -169,8 +169,12 @@ def import_part(url: str, path: str, participants: int, seed: int) -> dict[str, 
     factory = make_session_factory(engine)
     started = _clock()
     with transaction(factory, write=True) as session:
-        report = import_statement_file(
-            session, path, imported_by="benchmark", max_bytes=Path(path).stat().st_size + 1
+        report = import_statement_file(  # as `bank import` does
+            session,
+            path,
+            imported_by="benchmark",
+            max_bytes=Path(path).stat().st_size + 1,
+            reading_process="auto",
         )
     wall, cpu = _since(started)
     engine.dispose()

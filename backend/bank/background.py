@@ -56,31 +56,32 @@ _STATEMENT_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Stmt[\s>]")
 _SCAN_BYTES = 1024 * 1024
 
 
-def pipeline_min_bytes() -> tuple[int, bool] | None:
+def pipeline_min_bytes(default: str = "off") -> tuple[int, bool] | None:
     """(the size from which a CAMT.053 file is read in the background, whether only
     files of several statements are); None: never.
 
-    Off unless ``HUISHOUDBOEKJE_IMPORT_PIPELINE_MIN_BYTES`` says otherwise: it pays only
-    with a core to spare for the reader (on a shared 2-core machine a year's file took
-    from 0.7 to 1.25 times as long as read here) and costs ~20 % more CPU in all
-    (pickling the entries across).
-    ``auto``: files of several statements from `PIPELINE_MIN_BYTES` on; a number of
-    bytes: every CAMT.053 file from that size on (``0``: every file, as the tests do to
-    send every import this way); ``off``: never."""
+    ``HUISHOUDBOEKJE_IMPORT_PIPELINE_MIN_BYTES`` decides; without it `default` does:
+    ``off`` for the library and the web app (a second process per upload, forked from a
+    threaded server), ``auto`` for the `bank import` command. ``auto``: files of
+    several statements from `PIPELINE_MIN_BYTES` on, on a machine with two cores or
+    more (the reader needs a core of its own: measured on this 2-core machine,
+    1,000,000 entries 78 s -> 53 s for ~10 % more CPU, docs/performance.md); a number
+    of bytes: every CAMT.053 file from that size on (``0``: every file, as the tests
+    do to send every import this way); ``off``: never."""
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
-    configured = os.environ.get(_ENVIRONMENT_MIN_BYTES, "").strip().lower()
+    configured = os.environ.get(_ENVIRONMENT_MIN_BYTES, "").strip().lower() or default
     if configured == "auto":
-        return PIPELINE_MIN_BYTES, True
+        return (PIPELINE_MIN_BYTES, True) if (os.cpu_count() or 1) >= 2 else None
     if configured.isdigit():
         return int(configured), False
     return None
 
 
-def worth_reading_in_background(source: StatementSource) -> bool:
+def worth_reading_in_background(source: StatementSource, default: str = "off") -> bool:
     """A CAMT.053 file (XML) at least `pipeline_min_bytes` large (with more than one
     statement, unless configured otherwise)."""
-    setting = pipeline_min_bytes()
+    setting = pipeline_min_bytes(default)
     if setting is None:
         return False
     minimum, several_statements_only = setting

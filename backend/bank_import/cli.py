@@ -135,7 +135,11 @@ def import_command(files: tuple[Path, ...], user_name: str | None, as_json: bool
                     if user_name
                     else f"{CLI_ACTOR}:{_os_user()}"
                 )
-                report = import_statement_file(session, path, filename=path.name, imported_by=actor)
+                # A large year's file is read in a second process while it is booked
+                # (HUISHOUDBOEKJE_IMPORT_PIPELINE_MIN_BYTES=off to read it here).
+                report = import_statement_file(
+                    session, path, filename=path.name, imported_by=actor, reading_process="auto"
+                )
                 result = report.as_dict()
                 result["file"] = str(path)
         except StatementError as error:

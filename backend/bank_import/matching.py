@@ -106,6 +106,34 @@ class ExpectationIndex:
             ]
             self._by_payer[iban] = (amounts, candidates, tolerance_max)
         self._in_force_on: dict[tuple[str, dt.date], bool] = {}
+        self._window: tuple[dt.date, dt.date] | None = None
+        self._known_in_window: dict[str, bool] = {}
+
+    def within(self, first_day: dt.date, last_day: dt.date) -> ExpectationIndex:
+        """The same expectations for one statement's dates (an index read once for a
+        whole file, backend.bank_import.service): a payer none of whose agreements is in
+        force on any day from `first_day` to `last_day` counts as unknown, as it would
+        for an index read for that statement alone, so the reasons finance reads do not
+        depend on the file an entry came in."""
+        view = object.__new__(ExpectationIndex)
+        view._by_payer = self._by_payer
+        view._in_force_on = self._in_force_on
+        view._window = (first_day, last_day)
+        view._known_in_window = {}
+        return view
+
+    def _known(self, payer_iban: str, candidates: Sequence[_Candidate]) -> bool:
+        if self._window is None:
+            return True
+        known = self._known_in_window.get(payer_iban)
+        if known is None:
+            first_day, last_day = self._window
+            # As backend.plans.income_expectations_for_payers selects them.
+            known = self._known_in_window[payer_iban] = any(
+                start <= last_day and (until is None or until > first_day)
+                for _, start, until, *_ in candidates
+            )
+        return known
 
     def expectations_of(self, payer_iban: str | None) -> list[IncomeExpectation]:
         if not payer_iban or payer_iban not in self._by_payer:
@@ -123,7 +151,7 @@ class ExpectationIndex:
         if not payer_iban:
             return MatchResult(None, None, 0, "the payer's account is not an IBAN")
         found = self._by_payer.get(payer_iban)
-        if found is None:
+        if found is None or not self._known(payer_iban, found[1]):
             return MatchResult(None, None, 0, "no income agreement has this payer IBAN")
         amounts, candidates, tolerance_max = found
         start = bisect.bisect_left(amounts, amount_cents - tolerance_max)

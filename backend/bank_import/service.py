@@ -235,13 +235,15 @@ def import_statement_file(
     filename: str | None = None,
     imported_by: str,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    reading_process: str = "off",
 ) -> ImportReport:
     """Import every statement in one file; see the module docstring.
 
     `data` is the file's bytes or a path. Raises `StatementError` (with file, line and
     element) when the file is refused; the caller must then roll back. Only flushes.
 
-    When configured, a large CAMT.053 file is read in a second process while the
+    When configured (`reading_process`: ``off`` or ``auto``, unless the environment
+    says otherwise), a large CAMT.053 file is read in a second process while the
     statements read so far are booked (`backend.bank.background.pipeline_min_bytes`);
     the result, and the error of a refused file, are the same as reading it first and
     booking it after.
@@ -255,7 +257,7 @@ def import_statement_file(
     source: StatementSource | None = None
     with contextlib.suppress(ValueError, TypeError):  # refused below, with the same error
         source = open_source(data, filename=filename, max_bytes=max_bytes)
-    if source is not None and worth_reading_in_background(source):
+    if source is not None and worth_reading_in_background(source, reading_process):
         report = _import_while_reading(session, source, data, imported_by=by)
         if report is not None:
             return report
@@ -1284,10 +1286,12 @@ class _FileExpectations:
     `HORIZON_DAYS_MAX` apart), else (`open_ended`: a file read while it is booked) from
     the first day of the first statement on, `HORIZON_DAYS_MAX` long. That is a
     superset of what one statement's window reads, and the extra ones are not in force
-    on any booking date of that statement: matching checks `in_force_on` first and
-    counts nothing else for them, so every match and every reason is the same. Plans do
-    not change during an import (it writes none). A statement outside the horizon reads
-    its own window, as without one."""
+    on any booking date of that statement: matching counts nothing for them, and the
+    index is used `within` the statement's dates, so a payer with only such agreements
+    is "unknown" as before: every match and every reason is the same. A plan version
+    another transaction commits while a file is imported is seen from the next file on
+    (as before, from the next statement on). A statement outside the horizon reads its
+    own window, as without one."""
 
     HORIZON_DAYS_MAX = 400
 
@@ -1336,7 +1340,7 @@ class _FileExpectations:
             # Payers of earlier statements stay in the index: matching looks up only
             # the payer of the entry at hand.
             self.last_index = ExpectationIndex(self.by_payer)
-        return self.last_index
+        return self.last_index.within(first_day, last_day)
 
 
 _OUR_END_TO_END_IDS = "SELECT end_to_end_id FROM payment_instruction WHERE end_to_end_id {in}"

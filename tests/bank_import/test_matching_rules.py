@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from backend.bank_import.matching import (
@@ -104,3 +105,34 @@ def test_suggestions_rank_the_best_fit_first() -> None:
     assert [item.participant_id for item in ranked] == [2, 1, 3]
     assert ranked[0].score == 100 and ranked[0].search_terms_found == 2
     assert ranked[1].search_terms_found == 1 and ranked[1].score < ranked[0].score
+
+
+def test_an_index_read_for_a_whole_file_reasons_as_one_read_for_the_statement() -> None:
+    """An agreement that starts in March, an entry of its payer in January: read for
+    January alone the payer is unknown; the file's index (read for the year) used
+    `within` January says the same, and in March it matches."""
+    march = dataclasses.replace(
+        expectation(6, 131_248, 500, ("Participatiewet",)), effective_from=dt.date(2025, 3, 1)
+    )
+    year = ExpectationIndex({PAYER: [march]})
+
+    def reason(index: ExpectationIndex, day: dt.date) -> str:
+        return index.match(
+            payer_iban=PAYER,
+            amount_cents=131_248,
+            booking_date=day,
+            text_normalised=normalise_text("Participatiewet"),
+        ).reason
+
+    january = year.within(dt.date(2025, 1, 1), dt.date(2025, 1, 31))
+    assert reason(ExpectationIndex({PAYER: []}), dt.date(2025, 1, 25)) == (
+        "no income agreement has this payer IBAN"
+    )
+    assert reason(january, dt.date(2025, 1, 25)) == "no income agreement has this payer IBAN"
+    # Without `within` the file's index would tell finance something else.
+    assert reason(year, dt.date(2025, 1, 25)) == (
+        "the payer's agreements are not in force on the booking date"
+    )
+    assert (
+        reason(year.within(dt.date(2025, 3, 1), dt.date(2025, 3, 31)), dt.date(2025, 3, 25)) == ""
+    )

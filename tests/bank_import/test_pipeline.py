@@ -252,6 +252,16 @@ def test_auto_reads_only_large_files_of_several_statements_in_a_second_process(
 
     monkeypatch.delenv("HUISHOUDBOEKJE_IMPORT_PIPELINE_MIN_BYTES", raising=False)
     assert not worth(three)  # off unless configured
+    # The `bank import` command asks for auto; the environment still decides first.
+    source = open_source(three, filename="x.xml", max_bytes=len(three) + 1)
+    assert background.worth_reading_in_background(source, "auto")
+    monkeypatch.setattr(background.os, "cpu_count", lambda: 1)
+    assert not background.worth_reading_in_background(source, "auto")  # no core to spare
+    monkeypatch.undo()
+    monkeypatch.setattr(background, "PIPELINE_MIN_BYTES", 1_000)
+    monkeypatch.setattr(background, "_SCAN_BYTES", 100)
+    monkeypatch.setenv("HUISHOUDBOEKJE_IMPORT_PIPELINE_MIN_BYTES", "off")
+    assert not background.worth_reading_in_background(source, "auto")
     monkeypatch.setenv("HUISHOUDBOEKJE_IMPORT_PIPELINE_MIN_BYTES", "auto")
     assert worth(three)
     assert not worth(one)
