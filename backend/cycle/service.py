@@ -538,6 +538,24 @@ def _evaluate(loaded: _Loaded, today: dt.date) -> tuple[list[_Decision], list[Pa
     return decisions, failures
 
 
+def _load_and_evaluate(
+    session: Session,
+    participant_ids: Sequence[int],
+    *,
+    today: dt.date,
+    accounts: loading.AccountCache,
+    summary: CycleSummary,
+    rebuild_state: bool,
+) -> tuple[_Loaded, list[_Decision], list[ParticipantFailure]]:
+    with _stopwatch(summary, "load"):
+        loaded = _load(
+            session, participant_ids, today=today, accounts=accounts, rebuild_state=rebuild_state
+        )
+    with _stopwatch(summary, "evaluate"):
+        decisions, failures = _evaluate(loaded, today)
+    return loaded, decisions, failures
+
+
 def _process_chunk(
     session: Session,
     participant_ids: Sequence[int],
@@ -549,12 +567,14 @@ def _process_chunk(
     rebuild_state: bool,
 ) -> None:
     """Load, evaluate and write a chunk in the caller's (locked) transaction."""
-    with _stopwatch(summary, "load"):
-        loaded = _load(
-            session, participant_ids, today=today, accounts=accounts, rebuild_state=rebuild_state
-        )
-    with _stopwatch(summary, "evaluate"):
-        decisions, failures = _evaluate(loaded, today)
+    loaded, decisions, failures = _load_and_evaluate(
+        session,
+        participant_ids,
+        today=today,
+        accounts=accounts,
+        summary=summary,
+        rebuild_state=rebuild_state,
+    )
     summary.participants_without_plan += len(participant_ids) - len(loaded.ids)
     summary.state_rebuilds += len(loaded.rebuild)
     _write_chunk(
@@ -600,16 +620,14 @@ def process_chunk_prepared(
             stale = snapshot.changed_since(session, seen, participant_ids)
         if stale:
             log.info("cycle %s: %d participants changed while evaluated", today, len(stale))
-            with _stopwatch(summary, "load"):
-                again = _load(
-                    session,
-                    sorted(stale),
-                    today=today,
-                    accounts=accounts,
-                    rebuild_state=rebuild_state,
-                )
-            with _stopwatch(summary, "evaluate"):
-                redone, refailed = _evaluate(again, today)
+            again, redone, refailed = _load_and_evaluate(
+                session,
+                sorted(stale),
+                today=today,
+                accounts=accounts,
+                summary=summary,
+                rebuild_state=rebuild_state,
+            )
             decisions = [d for d in decisions if d.participant_id not in stale] + redone
             failures = [f for f in failures if f.participant_id not in stale] + refailed
             loaded.ids = sorted({*loaded.ids} - stale | {*again.ids})

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -39,38 +38,30 @@ InputsSeen = dict[int, tuple[int, int, int, tuple[dt.date, int, int] | None]]
 def inputs_seen(session: Session, participant_ids: Sequence[int]) -> InputsSeen:
     """For each participant, how many postings, plan versions and self-payment
     confirmations the session sees, and their cycle_state's position."""
-    postings: dict[int, int] = {}
-    versions: dict[int, int] = {}
-    confirmations: dict[int, int] = {}
+    counts: list[dict[int, int]] = [{}, {}, {}]  # postings, plan versions, confirmations
     states: dict[int, tuple[dt.date, int, int]] = {}
     ids = sorted(participant_ids)
     for start in range(0, len(ids), _IN_CHUNK):
         chunk = ids[start : start + _IN_CHUNK]
-        postings.update(
-            _counts(
-                session,
-                select(LedgerAccount.participant_id, func.sum(AccountBalance.postings_count))
-                .join(AccountBalance, AccountBalance.account_id == LedgerAccount.id)
-                .where(member(session, LedgerAccount.participant_id, chunk))
-                .group_by(LedgerAccount.participant_id),
+        queries = [
+            select(LedgerAccount.participant_id, func.sum(AccountBalance.postings_count))
+            .join(AccountBalance, AccountBalance.account_id == LedgerAccount.id)
+            .where(member(session, LedgerAccount.participant_id, chunk))
+            .group_by(LedgerAccount.participant_id),
+            *(
+                select(column, func.count()).where(member(session, column, chunk)).group_by(column)
+                for column in (
+                    PlanVersionRecord.participant_id,
+                    SelfPaymentConfirmation.participant_id,
+                )
+            ),
+        ]
+        for found, query in zip(counts, queries, strict=True):
+            found.update(
+                (int(participant_id), int(count or 0))
+                for participant_id, count in session.execute(query)
+                if participant_id is not None
             )
-        )
-        versions.update(
-            _counts(
-                session,
-                select(PlanVersionRecord.participant_id, func.count())
-                .where(member(session, PlanVersionRecord.participant_id, chunk))
-                .group_by(PlanVersionRecord.participant_id),
-            )
-        )
-        confirmations.update(
-            _counts(
-                session,
-                select(SelfPaymentConfirmation.participant_id, func.count())
-                .where(member(session, SelfPaymentConfirmation.participant_id, chunk))
-                .group_by(SelfPaymentConfirmation.participant_id),
-            )
-        )
         for participant_id, as_of, through, folded in session.execute(
             select(
                 CycleState.participant_id,
@@ -80,6 +71,7 @@ def inputs_seen(session: Session, participant_ids: Sequence[int]) -> InputsSeen:
             ).where(member(session, CycleState.participant_id, chunk))
         ):
             states[participant_id] = (as_of, int(through), int(folded))
+    postings, versions, confirmations = counts
     return {
         participant_id: (
             postings.get(participant_id, 0),
@@ -88,14 +80,6 @@ def inputs_seen(session: Session, participant_ids: Sequence[int]) -> InputsSeen:
             states.get(participant_id),
         )
         for participant_id in ids
-    }
-
-
-def _counts(session: Session, query: Any) -> dict[int, int]:
-    return {
-        int(participant_id): int(count or 0)
-        for participant_id, count in session.execute(query)
-        if participant_id is not None
     }
 
 
