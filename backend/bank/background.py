@@ -230,7 +230,7 @@ class BackgroundReader:
             if data is None:
                 self._finished = True
                 raise ReadFailed(None)
-            with collector_paused():  # 2,000 entries: see backend.collector
+            with collector_paused(len(data) // 300):  # ~300 bytes per pickled entry
                 kind, payload = pickle.loads(data)  # noqa: S301 (our own child, a private pipe)
             if kind == _ENTRIES:
                 entries.extend(payload)

@@ -780,11 +780,11 @@ class _StatementImport:
     def _book(self, entries: Sequence[BankEntry]) -> None:
         if not entries:
             return
-        with collector_paused():
+        with collector_paused(len(entries)):
             lookups = _Lookups.load(self.session, entries, self.incomes)
         sequence_of = {id(entry): index for index, entry in enumerate(self.statement.entries, 1)}
         for chunk in _chunks(entries, ENTRIES_PER_CHUNK):
-            with collector_paused():
+            with collector_paused(len(chunk)):
                 self._book_chunk(chunk, sequence_of, lookups)
 
     def _book_chunk(

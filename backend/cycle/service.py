@@ -314,7 +314,7 @@ def _run_chunks(
     accounts = loading.AccountCache()
 
     def locked(factory: sessionmaker[Session], ids: Sequence[int], adding_to: Any) -> None:
-        with collector_paused(), _locked(factory) as session:
+        with collector_paused(len(ids)), _locked(factory) as session:
             _process_chunk(
                 session,
                 ids,
@@ -331,7 +331,7 @@ def _run_chunks(
         return
 
     def prepared(factory: sessionmaker[Session], ids: Sequence[int], adding_to: Any) -> None:
-        with collector_paused():
+        with collector_paused(len(ids)):
             process_chunk_prepared(
                 factory,
                 ids,
