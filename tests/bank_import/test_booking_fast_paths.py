@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend import collector
 from backend.bank import StatementError, read_statement_file
 from backend.bank_import import import_statement_file, service
 from backend.ledger_store import post_entries
@@ -179,6 +180,8 @@ def test_the_collector_comes_back_when_booking_fails_half_way(
 
     monkeypatch.setattr(service, "post_entries", failing)
     monkeypatch.setenv("HUISHOUDBOEKJE_IMPORT_PIPELINE_MIN_BYTES", "off")
+    # This year's file books ~100 entries a statement: pause for that too.
+    monkeypatch.setattr(collector, "WORTH_PAUSING", 10)
     with session_factory() as session:
         _municipality(session)
         session.commit()
