@@ -108,9 +108,15 @@ def entry_fingerprint(entry: JournalEntry) -> str:
     Stored with the entry: a replay with the same key must have the same
     fingerprint, and `ledger check` recomputes it to detect tampering.
     """
-    fast = _canonical_json(entry)
-    if fast is not None:
-        return hashlib.sha256(fast.encode("utf-8")).hexdigest()
+    encoded = _canonical_json(entry)
+    if encoded is None:
+        encoded = canonical_dumps(entry)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def canonical_dumps(entry: JournalEntry) -> str:
+    """The definition of the fingerprinted text: `json.dumps` over the canonical dict.
+    `_canonical_json` builds the same text faster for plain values."""
     canonical = {
         "key": entry.idempotency_key,
         "date": entry.booking_date.isoformat(),
@@ -123,8 +129,7 @@ def entry_fingerprint(entry: JournalEntry) -> str:
             (posting.account.label(), posting.amount_cents) for posting in entry.postings
         ),
     }
-    encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+    return json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _canonical_json(entry: JournalEntry) -> str | None:

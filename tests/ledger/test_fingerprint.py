@@ -6,32 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import AccountKind, AccountRef, JournalEntry, Posting, entry_fingerprint
 from ledger.accounts import PARTICIPANT_ACCOUNT_KINDS
-from ledger.journal import _canonical_json
+from ledger.journal import _canonical_json, canonical_dumps
 
 
 def reference_fingerprint(entry: JournalEntry) -> str:
-    """The definition as it was first written (json.dumps over the canonical dict)."""
-    canonical = {
-        "key": entry.idempotency_key,
-        "date": entry.booking_date.isoformat(),
-        "reason": entry.reason_code,
-        "explanation": entry.explanation,
-        "explanation_en": entry.explanation_en,
-        "reverses": entry.reverses_key,
-        "metadata": sorted(entry.metadata),
-        "postings": sorted(
-            (posting.account.label(), posting.amount_cents) for posting in entry.postings
-        ),
-    }
-    encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+    """The definition (json.dumps over the canonical dict), never the fast text."""
+    return hashlib.sha256(canonical_dumps(entry).encode("utf-8")).hexdigest()
 
 
 # Everything JSON escapes or treats specially: quotes, backslashes, control
@@ -85,7 +71,13 @@ def test_values_the_shortcut_does_not_handle_fall_back_to_json() -> None:
         metadata=(("count", 3), ("note", "ok")),  # type: ignore[arg-type]
     )
     assert _canonical_json(entry) is None
-    assert entry_fingerprint(entry) == reference_fingerprint(entry)
+    # The definition's text, written out: the number stays a JSON number.
+    expected = (
+        '{"date":"2026-11-01","explanation":"Uitleg.","explanation_en":"","key":"k",'
+        '"metadata":[["count",3],["note","ok"]],"postings":[["participant:1:available",5],'
+        '["participant:1:buffer",-5]],"reason":"r","reverses":null}'
+    )
+    assert entry_fingerprint(entry) == hashlib.sha256(expected.encode()).hexdigest()
 
 
 def test_a_known_fingerprint_never_changes() -> None:
