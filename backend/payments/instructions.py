@@ -416,20 +416,19 @@ _INSERTED = (
     "updated_at",
 )
 _inserted_values = operator.itemgetter(*_INSERTED)
-_COMPARED = (
-    "participant_id",
-    "end_to_end_id",
-    "kind",
-    "creditor_name",
-    "creditor_iban",
-    "creditor_bic",
-    "amount_cents",
-    "remittance_unstructured",
-    "creditor_reference",
-    "due_date",
-    "requested_execution_date",
-    "debtor_account_id",
-    "source_kind",
+# A replay must match in everything the caller chose (not in what the insert adds).
+_COMPARED = tuple(
+    name
+    for name in _INSERTED
+    if name
+    not in {
+        "idempotency_key",
+        "payable_entry_id",
+        "status",
+        "retry_blocked",
+        "created_at",
+        "updated_at",
+    }
 )
 
 
