@@ -575,11 +575,10 @@ def _process_chunk(
         summary=summary,
         rebuild_state=rebuild_state,
     )
-    summary.participants_without_plan += len(participant_ids) - len(loaded.ids)
-    summary.state_rebuilds += len(loaded.rebuild)
     _write_chunk(
         session,
-        loaded.ids,
+        participant_ids,
+        loaded,
         decisions,
         failures,
         today=today,
@@ -633,11 +632,10 @@ def process_chunk_prepared(
             loaded.ids = sorted({*loaded.ids} - stale | {*again.ids})
             loaded.rebuild = (loaded.rebuild - stale) | again.rebuild
             summary.stale_reevaluated += len(stale)
-        summary.participants_without_plan += len(participant_ids) - len(loaded.ids)
-        summary.state_rebuilds += len(loaded.rebuild)
         _write_chunk(
             session,
-            loaded.ids,
+            participant_ids,
+            loaded,
             sorted(decisions, key=lambda decision: decision.participant_id),
             failures,
             today=today,
@@ -648,7 +646,8 @@ def process_chunk_prepared(
 
 def _write_chunk(
     session: Session,
-    ids: Sequence[int],
+    participant_ids: Sequence[int],
+    loaded: _Loaded,
     decisions: list[_Decision],
     failures: list[ParticipantFailure],
     *,
@@ -656,7 +655,8 @@ def _write_chunk(
     debtor_iban: str,
     summary: CycleSummary,
 ) -> None:
-    """All decisions in one bulk write; when that fails, participant by participant."""
+    """All decisions in one bulk write; when that fails, participant by participant.
+    Then the chunk's counts: `participant_ids` it was given, `loaded` what it found."""
     with _stopwatch(summary, "write"):
         try:
             with session.begin_nested():
@@ -683,7 +683,9 @@ def _write_chunk(
         _raise_failure_alerts(session, failures, today)
     failed = {failure.participant_id for failure in failures}
     summary.chunks += 1
-    summary.participants_evaluated += len(ids) - len(failed)
+    summary.participants_without_plan += len(participant_ids) - len(loaded.ids)
+    summary.state_rebuilds += len(loaded.rebuild)
+    summary.participants_evaluated += len(loaded.ids) - len(failed)
     summary.failed_participants.extend(sorted(failures, key=lambda failure: failure.participant_id))
 
 
